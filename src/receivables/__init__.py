@@ -1,0 +1,1 @@
+"""Receivables: accounts receivable and subscription billing back office."""

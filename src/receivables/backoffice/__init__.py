@@ -1,0 +1,1 @@
+"""The staff screens: navigation, login, layout and the pages finance staff use."""

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from receivables.backoffice import views
+
+app_name = "backoffice"
+urlpatterns = [
+    path("", views.home, name="home"),
+]

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: errors, gapless numbering, API tokens, idempotency records."""

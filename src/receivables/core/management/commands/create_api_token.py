@@ -1,0 +1,26 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from receivables.core.roles import ROLES, assign_role
+from receivables.core.tokens import create_token
+
+
+class Command(BaseCommand):
+    help = "Print a new API token for a user (created if needed), alone on its line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--user", required=True)
+        parser.add_argument("--role", choices=ROLES, default=None)
+        parser.add_argument("--expires-in-days", type=int, default=None)
+
+    def handle(self, *args: object, **options: object) -> None:
+        with transaction.atomic():
+            user, created = get_user_model().objects.get_or_create(username=str(options["user"]))
+            if created:
+                user.set_unusable_password()
+                user.save()
+            if options["role"] or created:
+                assign_role(user, str(options["role"] or "clerk"))
+            token = create_token(user, expires_in_days=options["expires_in_days"])  # type: ignore[arg-type]
+        self.stdout.write(token)

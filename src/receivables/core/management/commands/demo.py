@@ -1,0 +1,20 @@
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from receivables.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load a small realistic data set, including both seed stories, and a demo login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--customers", type=int, default=40)
+
+    def handle(self, *args: object, **options: object) -> None:
+        call_command("migrate", verbosity=0)
+        password = os.environ.get("RECEIVABLES_PASSWORD", "demo-password")
+        summary = load_demo(customer_count=int(options["customers"]), password=password)  # type: ignore[arg-type]
+        for line in summary:
+            self.stdout.write(line)

@@ -1,0 +1,45 @@
+"""API bearer tokens: shown once, stored as a SHA-256 digest, recognisable by prefix."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from receivables.core.models import ApiToken
+
+TOKEN_PREFIX = "rcv_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: AbstractBaseUser, *, expires_in_days: int | None = None) -> str:
+    """Return a new token. Only its digest is kept, so it cannot be shown again."""
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    expires_at = timezone.now() + datetime.timedelta(days=expires_in_days) if expires_in_days else None
+    ApiToken.objects.create(user=user, prefix=prefix, digest=_digest(token), expires_at=expires_at)
+    return token
+
+
+def user_for_token(token: str) -> AbstractBaseUser | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    record = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    if record is None or record.revoked_at is not None or not record.user.is_active:
+        return None
+    now = timezone.now()
+    if record.expires_at is not None and record.expires_at <= now:
+        return None
+    if record.last_used_at is None or now - record.last_used_at > datetime.timedelta(minutes=5):
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    return record.user
+
+
+def revoke(prefix: str) -> bool:
+    return bool(ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True).update(revoked_at=timezone.now()))

@@ -1,0 +1,1 @@
+"""Customers and the business's bank accounts."""

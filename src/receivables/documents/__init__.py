@@ -1,0 +1,1 @@
+"""Invoices, debit memos, payments, credit notes, refunds, allocations and statements."""

@@ -1,0 +1,428 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from receivables.core import inputs
+from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
+from receivables.customers.selectors import get_customer
+from receivables.documents import selectors, services
+from receivables.documents.models import Allocation, Document, DocumentType
+from receivables.documents.selectors import money
+
+router = Router(tags=["documents"])
+
+
+class LineIn(StrictIn):
+    description: str = Field(max_length=1000)
+    quantity: str = Field(max_length=32)
+    unit_price: Amount
+    tax_rate: str = Field("0", max_length=12)
+
+
+class LineOut(Schema):
+    description: str
+    quantity: str
+    unit_price: str
+    tax_rate: str
+    net: str
+    tax: str
+
+
+class DocumentOut(Schema):
+    id: int
+    type: str
+    number: str
+    customer: int
+    date: str
+    currency: str
+    amount: str
+    net: str
+    tax: str
+    outstanding: str
+    status: str
+    reason: str
+    description: str
+    method: str
+    due_date: str | None
+    bank_account: int | None
+    invoice: int | None
+    source: int | None
+    transaction: int | None
+    failure_reason: str
+    lines: list[LineOut]
+
+
+def document_out(document: Document, *, with_lines: bool = True) -> dict:
+    currency = document.currency
+    lines = list(document.lines.all()) if with_lines else []
+    return {
+        "id": document.pk,
+        "type": document.type,
+        "number": document.number,
+        "customer": document.customer_id,
+        "date": document.date.isoformat(),
+        "currency": currency,
+        "amount": money(document.total_minor, currency),
+        "net": money(document.net_minor, currency),
+        "tax": money(document.tax_minor, currency),
+        "outstanding": money(document.outstanding_minor, currency),
+        "status": document.status,
+        "reason": document.reason,
+        "description": document.description,
+        "method": document.method,
+        "due_date": document.due_date.isoformat() if document.due_date else None,
+        "bank_account": document.bank_account_id,
+        "invoice": document.invoice_id,
+        "source": document.source_id,
+        "transaction": document.previous_transaction_id,
+        "failure_reason": document.failure_reason,
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "tax_rate": line.tax_rate,
+                "net": money(line.net_minor, currency),
+                "tax": money(line.tax_minor, currency),
+            }
+            for line in lines
+        ],
+    }
+
+
+def _lines(body_lines: list[LineIn]) -> list[services.LineInput]:
+    return services.parse_lines([line.model_dump() for line in body_lines])
+
+
+class InvoiceIn(StrictIn):
+    customer: Id
+    date: DateText | None = None
+    description: str = Field("", max_length=200)
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+
+
+@router.post("/invoices", response={201: DocumentOut, **ERRORS})
+def create_invoice(request: HttpRequest, body: InvoiceIn) -> Status:
+    customer = get_customer(body.customer, "customer")
+    invoice = services.create_invoice(
+        customer.pk,
+        _lines(body.lines),
+        date=inputs.date(body.date),
+        description=body.description,
+        user=request.user,
+    )
+    return Status(201, document_out(invoice))
+
+
+class DebitMemoIn(StrictIn):
+    customer: Id
+    date: DateText | None = None
+    reason: str = Field("correction", max_length=40)
+    description: str = Field("", max_length=200)
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+
+
+@router.post("/debit-memos", response={201: DocumentOut, **ERRORS})
+def create_debit_memo(request: HttpRequest, body: DebitMemoIn) -> Status:
+    customer = get_customer(body.customer, "customer")
+    memo = services.create_debit_memo(
+        customer.pk,
+        _lines(body.lines),
+        reason=body.reason,
+        date=inputs.date(body.date),
+        description=body.description,
+        user=request.user,
+    )
+    return Status(201, document_out(memo))
+
+
+class PaymentIn(StrictIn):
+    customer: Id
+    amount: Amount
+    method: Literal["card", "bank_transfer", "cash", "cheque", "direct_debit"]
+    bank_account: Id | None = None
+    card_token: str | None = Field(None, max_length=100)
+    date: DateText | None = None
+    description: str = Field("", max_length=200)
+
+
+@router.post("/payments", response={201: DocumentOut, **ERRORS})
+def record_payment(request: HttpRequest, body: PaymentIn) -> Status:
+    customer = get_customer(body.customer, "customer")
+    amount = inputs.money(body.amount, customer.currency, "amount")
+    payment = services.record_payment(
+        customer.pk,
+        amount,
+        body.method,
+        bank_account_id=body.bank_account,
+        date=inputs.date(body.date),
+        description=body.description,
+        user=request.user,
+    )
+    return Status(201, document_out(payment))
+
+
+class CreditNoteIn(StrictIn):
+    customer: Id
+    reason: str = Field(max_length=40)
+    amount: Amount | None = None
+    tax_rate: str = Field("0", max_length=12)
+    lines: list[LineIn] | None = Field(None, max_length=500)
+    invoice: Id | None = None
+    date: DateText | None = None
+    description: str = Field("", max_length=200)
+    hold: bool = False
+
+
+@router.post("/credit-notes", response={201: DocumentOut, **ERRORS})
+def create_credit_note(request: HttpRequest, body: CreditNoteIn) -> Status:
+    customer = get_customer(body.customer, "customer")
+    amount = inputs.money(body.amount, customer.currency, "amount") if body.amount is not None else None
+    credit = services.create_credit_note(
+        customer.pk,
+        reason=body.reason,
+        amount=amount,
+        lines=_lines(body.lines) if body.lines else None,
+        tax_rate=inputs.tax_rate(body.tax_rate, "tax_rate"),
+        invoice_id=body.invoice,
+        date=inputs.date(body.date),
+        description=body.description,
+        hold=body.hold,
+        user=request.user,
+    )
+    return Status(201, document_out(credit))
+
+
+@router.get("/documents/{document_id}", response={200: DocumentOut, **ERRORS})
+def get_document(request: HttpRequest, document_id: int) -> dict:
+    return document_out(selectors.get_document(document_id))
+
+
+@router.post("/documents/{document_id}/release", response={200: DocumentOut, **ERRORS})
+def release(request: HttpRequest, document_id: int) -> dict:
+    return document_out(services.release_credit(selectors.get_document(document_id).pk, user=request.user))
+
+
+class AllocationIn(StrictIn):
+    source: Id
+    target: Id
+    amount: Amount | None = None
+
+
+class AllocationOut(Schema):
+    id: int
+    source: int
+    target: int
+    amount: str
+    reversal_of: int | None
+    created_at: str
+
+
+def allocation_out(allocation: Allocation) -> dict:
+    return {
+        "id": allocation.pk,
+        "source": allocation.source_id,
+        "target": allocation.target_id,
+        "amount": money(allocation.amount_minor, allocation.source.currency),
+        "reversal_of": allocation.reversal_of_id,
+        "created_at": allocation.created_at.isoformat(),
+    }
+
+
+@router.post("/allocations", response={201: AllocationOut, **ERRORS})
+def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
+    source = selectors.get_document(body.source, "source")
+    target = selectors.get_document(body.target, "target")
+    amount = inputs.money(body.amount, source.currency, "amount") if body.amount is not None else None
+    allocation = services.allocate(source.pk, target.pk, amount, user=request.user)
+    return Status(201, allocation_out(allocation))
+
+
+@router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut, **ERRORS})
+def reverse_allocation(request: HttpRequest, allocation_id: int) -> Status:
+    return Status(201, allocation_out(services.reverse_allocation(allocation_id, user=request.user)))
+
+
+class RefundableOut(Schema):
+    id: int
+    type: str
+    number: str
+    date: str
+    amount: str
+    outstanding: str
+    currency: str
+    method: str
+
+
+class RefundableList(Schema):
+    items: list[RefundableOut]
+
+
+@router.get("/customers/{customer_id}/refundables", response={200: RefundableList, **ERRORS})
+def refundables(request: HttpRequest, customer_id: int) -> dict:
+    customer = get_customer(customer_id)
+    return {
+        "items": [
+            {
+                "id": d.pk,
+                "type": d.type,
+                "number": d.number,
+                "date": d.date.isoformat(),
+                "amount": money(d.total_minor, d.currency),
+                "outstanding": money(d.outstanding_minor, d.currency),
+                "currency": d.currency,
+                "method": d.method,
+            }
+            for d in selectors.refundables(customer)
+        ]
+    }
+
+
+class StatementLineOut(Schema):
+    id: int
+    date: str
+    type: str
+    number: str
+    description: str
+    debit: str | None
+    credit: str | None
+    balance: str
+    outstanding: str
+    status: str
+
+
+class StatementOut(Schema):
+    customer: int
+    currency: str
+    date_from: str
+    date_to: str
+    opening_balance: str
+    closing_balance: str
+    page: int
+    pages: int
+    lines: list[StatementLineOut]
+
+
+def _describe(document: Document) -> str:
+    if document.description:
+        return document.description
+    labels = {
+        DocumentType.INVOICE: "Invoice",
+        DocumentType.DEBIT_MEMO: "Debit memo",
+        DocumentType.PAYMENT: f"Payment ({document.method.replace('_', ' ')})",
+        DocumentType.CREDIT_NOTE: f"Credit note ({document.reason.replace('_', ' ')})",
+        DocumentType.REFUND: "Refund",
+    }
+    return labels[DocumentType(document.type)]
+
+
+@router.get("/customers/{customer_id}/statement", response={200: StatementOut, **ERRORS})
+def statement(
+    request: HttpRequest,
+    customer_id: int,
+    date_from: DateText | None = Query(None, alias="from"),
+    date_to: DateText | None = Query(None, alias="to"),
+    page: int | None = Query(None, ge=1, le=10**7),
+    page_size: int = Query(selectors.STATEMENT_PAGE_SIZE, ge=1, le=1000),
+) -> dict:
+    customer = get_customer(customer_id)
+    first = inputs.date(date_from, "from") if date_from else None
+    last = inputs.date(date_to, "to") if date_to else None
+    result = selectors.statement(customer, first, last, page=page, page_size=page_size)
+    currency = customer.currency
+    return {
+        "customer": customer.pk,
+        "currency": currency,
+        "date_from": result.date_from.isoformat(),
+        "date_to": result.date_to.isoformat(),
+        "opening_balance": money(result.opening_balance, currency),
+        "closing_balance": money(result.closing_balance, currency),
+        "page": result.page,
+        "pages": result.pages,
+        "lines": [
+            {
+                "id": line.document.pk,
+                "date": line.document.date.isoformat(),
+                "type": line.document.type,
+                "number": line.document.number,
+                "description": _describe(line.document),
+                "debit": money(line.debit, currency),
+                "credit": money(line.credit, currency),
+                "balance": money(line.balance, currency),
+                "outstanding": money(line.document.outstanding_minor, currency),
+                "status": line.document.status,
+            }
+            for line in result.lines
+        ],
+    }
+
+
+class SummaryOut(Schema):
+    customer: int
+    currency: str
+    balance: str
+    outstanding_items: list[DocumentOut]
+
+
+@router.get("/customers/{customer_id}/summary", response={200: SummaryOut, **ERRORS})
+def summary(request: HttpRequest, customer_id: int) -> dict:
+    customer = get_customer(customer_id)
+    items = selectors.outstanding_items(customer)[:500]
+    return {
+        "customer": customer.pk,
+        "currency": customer.currency,
+        "balance": money(customer.balance_minor, customer.currency),
+        "outstanding_items": [document_out(d, with_lines=False) for d in items],
+    }
+
+
+class AgeingOut(Schema):
+    currency: str
+    current: str
+    days_1_30: str
+    days_31_60: str
+    days_61_90: str
+    over_90: str
+    total: str
+    unapplied_credits: str
+
+
+class AgeingList(Schema):
+    as_of: str
+    items: list[AgeingOut]
+
+
+def ageing_out(as_of_day: object, rows: list[selectors.Ageing]) -> dict:
+    return {
+        "as_of": str(as_of_day),
+        "items": [
+            {
+                "currency": row.currency,
+                "current": money(row.buckets["current"], row.currency),
+                "days_1_30": money(row.buckets["1_30"], row.currency),
+                "days_31_60": money(row.buckets["31_60"], row.currency),
+                "days_61_90": money(row.buckets["61_90"], row.currency),
+                "over_90": money(row.buckets["over_90"], row.currency),
+                "total": money(row.total, row.currency),
+                "unapplied_credits": money(row.unapplied_credits, row.currency),
+            }
+            for row in rows
+        ],
+    }
+
+
+@router.get("/customers/{customer_id}/aged-receivables", response={200: AgeingList, **ERRORS})
+def customer_ageing(request: HttpRequest, customer_id: int, as_of: DateText | None = None) -> dict:
+    customer = get_customer(customer_id)
+    day = inputs.date(as_of, "as_of")
+    return ageing_out(day, selectors.aged_receivables(day, customer))
+
+
+@router.get("/aged-receivables", response={200: AgeingList, **ERRORS})
+def book_ageing(request: HttpRequest, as_of: DateText | None = None) -> dict:
+    day = inputs.date(as_of, "as_of")
+    return ageing_out(day, selectors.aged_receivables(day))

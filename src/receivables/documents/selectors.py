@@ -1,0 +1,228 @@
+"""Reads of customer accounts shared by the API and the screens."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import BigIntegerField, Case, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from receivables.core import inputs
+from receivables.core.errors import NotFound, ReceivablesError
+from receivables.customers.models import Customer
+from receivables.documents.models import (
+    CREDITS,
+    RAISING,
+    Allocation,
+    Document,
+    DocumentType,
+    Status,
+)
+from receivables.money import Money
+
+STATEMENT_PAGE_SIZE = 100
+AGEING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+
+
+def signed_total(prefix: str = "") -> Case:
+    """A document's effect on the balance: + raising, − lowering, nothing once cancelled."""
+    return Case(
+        When(**{f"{prefix}status": Status.CANCELLED}, then=Value(0)),
+        When(**{f"{prefix}type__in": list(RAISING)}, then=F(f"{prefix}total_minor")),
+        default=-F(f"{prefix}total_minor"),
+        output_field=BigIntegerField(),
+    )
+
+
+SIGNED_TOTAL = signed_total()
+
+
+def get_document(document_id: object, field: str = "id", doc_type: str | None = None) -> Document:
+    ident = inputs.identifier(document_id, field)
+    documents = Document.objects.select_related("customer")
+    if doc_type:
+        documents = documents.filter(type=doc_type)
+    document = documents.filter(pk=ident).first()
+    if document is None:
+        raise NotFound(doc_type or "document", document_id, field)
+    return document
+
+
+def balance_before(customer: Customer, day: datetime.date) -> int:
+    """What the customer owed at the start of ``day``, in minor units."""
+    result = Document.objects.filter(customer=customer, date__lt=day).aggregate(
+        total=Coalesce(Sum(SIGNED_TOTAL), Value(0))
+    )
+    return int(result["total"])
+
+
+def computed_balance(customer: Customer) -> int:
+    result = Document.objects.filter(customer=customer).aggregate(total=Coalesce(Sum(SIGNED_TOTAL), Value(0)))
+    return int(result["total"])
+
+
+@dataclass
+class StatementLine:
+    document: Document
+    debit: int | None
+    credit: int | None
+    balance: int
+
+
+@dataclass
+class Statement:
+    customer: Customer
+    date_from: datetime.date
+    date_to: datetime.date
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLine] = field(default_factory=list)
+    page: int = 1
+    pages: int = 1
+
+
+def _effect(document: Document) -> tuple[int | None, int | None]:
+    if document.status == Status.CANCELLED:
+        return None, None
+    if document.type in RAISING:
+        return document.total_minor, None
+    return None, document.total_minor
+
+
+def statement(
+    customer: Customer,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    *,
+    page: int | None = None,
+    page_size: int = STATEMENT_PAGE_SIZE,
+) -> Statement:
+    """Opening balance, each document with its running balance and O/S, closing balance.
+
+    With ``page`` the lines are one page of the range; the running balance still starts
+    from everything before that page, so any page can be read alone.
+    """
+    first_day = date_from or datetime.date(1900, 1, 1)
+    last_day = date_to or datetime.date(9999, 12, 31)
+    if first_day > last_day:
+        raise ReceivablesError("invalid_range", "the start is after the end", "from")
+    opening = balance_before(customer, first_day)
+    in_range = Document.objects.filter(customer=customer, date__gte=first_day, date__lte=last_day)
+    closing = opening + int(in_range.aggregate(total=Coalesce(Sum(SIGNED_TOTAL), Value(0)))["total"])
+    documents = in_range.order_by("date", "id")
+    pages = 1
+    running = opening
+    if page is not None:
+        count = in_range.count()
+        pages = max(1, -(-count // page_size))
+        page = min(max(page, 1), pages)
+        start = (page - 1) * page_size
+        if start:
+            boundary = documents[start - 1 : start].values_list("date", "id")[0]
+            running += int(
+                in_range.filter(Q(date__lt=boundary[0]) | Q(date=boundary[0], id__lte=boundary[1])).aggregate(
+                    total=Coalesce(Sum(SIGNED_TOTAL), Value(0))
+                )["total"]
+            )
+        documents = documents[start : start + page_size]
+    lines = []
+    for document in documents:
+        debit, credit = _effect(document)
+        running += (debit or 0) - (credit or 0)
+        lines.append(StatementLine(document, debit, credit, running))
+    return Statement(customer, first_day, last_day, opening, closing, lines, page or 1, pages)
+
+
+def refundables(customer: Customer) -> QuerySet[Document]:
+    """Credit notes and payments with something left to refund, oldest first."""
+    return Document.objects.filter(
+        customer=customer, type__in=list(CREDITS), status=Status.OPEN, outstanding_minor__gt=0
+    ).order_by("date", "id")
+
+
+def outstanding_items(customer: Customer) -> QuerySet[Document]:
+    return Document.objects.filter(
+        customer=customer, status__in=[Status.OPEN, Status.HOLD], outstanding_minor__gt=0
+    ).order_by("date", "id")
+
+
+def open_debits(customer: Customer) -> QuerySet[Document]:
+    return outstanding_items(customer).filter(
+        type__in=[DocumentType.INVOICE, DocumentType.DEBIT_MEMO], status=Status.OPEN
+    )
+
+
+def allocations_of(document: Document) -> QuerySet[Allocation]:
+    return (
+        Allocation.objects.filter(Q(source=document) | Q(target=document))
+        .select_related("source", "target")
+        .order_by("id")
+    )
+
+
+@dataclass
+class Ageing:
+    currency: str
+    buckets: dict[str, int]
+    unapplied_credits: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.buckets.values())
+
+
+def bucket_of(days_overdue: int) -> str:
+    if days_overdue <= 0:
+        return "current"
+    if days_overdue <= 30:
+        return "1_30"
+    if days_overdue <= 60:
+        return "31_60"
+    if days_overdue <= 90:
+        return "61_90"
+    return "over_90"
+
+
+def _bucket_bounds(as_of: datetime.date) -> dict[str, Q]:
+    def due_before(days: int) -> datetime.date:
+        return as_of - datetime.timedelta(days=days)
+
+    return {
+        "current": Q(due_date__gte=as_of),
+        "1_30": Q(due_date__lt=as_of, due_date__gte=due_before(30)),
+        "31_60": Q(due_date__lt=due_before(30), due_date__gte=due_before(60)),
+        "61_90": Q(due_date__lt=due_before(60), due_date__gte=due_before(90)),
+        "over_90": Q(due_date__lt=due_before(90)),
+    }
+
+
+def aged_receivables(as_of: datetime.date, customer: Customer | None = None) -> list[Ageing]:
+    """Open invoice and debit memo O/S by days past due, per currency, in one query each."""
+    debits = Document.objects.filter(
+        type__in=[DocumentType.INVOICE, DocumentType.DEBIT_MEMO], status=Status.OPEN, outstanding_minor__gt=0
+    )
+    credits = Document.objects.filter(type__in=list(CREDITS), status=Status.OPEN, outstanding_minor__gt=0)
+    if customer is not None:
+        debits = debits.filter(customer=customer)
+        credits = credits.filter(customer=customer)
+    sums = {
+        name: Coalesce(Sum("outstanding_minor", filter=condition), Value(0))
+        for name, condition in _bucket_bounds(as_of).items()
+    }
+    by_currency = {row.pop("currency"): row for row in debits.values("currency").annotate(**sums)}
+    unapplied = dict(
+        credits.values("currency").annotate(total=Sum("outstanding_minor")).values_list("currency", "total")
+    )
+    return [
+        Ageing(
+            currency,
+            {name: int(by_currency.get(currency, {}).get(name, 0)) for name in AGEING_BUCKETS},
+            int(unapplied.get(currency, 0)),
+        )
+        for currency in sorted(set(by_currency) | set(unapplied))
+    ]
+
+
+def money(minor: int | None, currency: str) -> str | None:
+    return None if minor is None else Money(minor, currency).to_decimal_string()

@@ -1,0 +1,488 @@
+"""Writes for receivable documents and allocations.
+
+Each public function is one transaction. It locks the customer row first, then the
+documents it spends (in id order), then the number sequence, so concurrent writers queue
+instead of deadlocking, and it either completes or changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from receivables.core import inputs
+from receivables.core.errors import Conflict, NotFound, ReceivablesError
+from receivables.core.numbering import next_number
+from receivables.customers.models import BankAccount, Customer
+from receivables.customers.selectors import default_bank_account
+from receivables.documents.models import (
+    ALLOCATION_TARGETS,
+    CREDITS,
+    RAISING,
+    Allocation,
+    Document,
+    DocumentLine,
+    DocumentType,
+    PaymentMethod,
+    Status,
+)
+from receivables.ledger import services as ledger
+from receivables.money import Money
+from receivables.rules import invoicing, posting
+
+CREDIT_REASONS = (
+    "returned_goods",
+    "overcharge",
+    "goodwill",
+    "discount",
+    "cancellation",
+    "damaged",
+    "duplicate",
+    "other",
+)
+DEBIT_REASONS = ("correction", "chargeback", "late_fee", "reversed_credit", "other")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+
+
+def parse_lines(raw_lines: list[dict], field: str = "lines") -> list[LineInput]:
+    """Validate invoice lines given as text; errors name e.g. ``lines[1].unit_price``."""
+    if not raw_lines:
+        raise ReceivablesError("required", "at least one line is needed", field)
+    if len(raw_lines) > 500:
+        raise ReceivablesError("too_many_lines", "at most 500 lines", field)
+    return [
+        LineInput(
+            description=inputs.text(line.get("description"), f"{field}[{i}].description", max_length=200),
+            quantity=inputs.decimal(
+                line.get("quantity"), f"{field}[{i}].quantity", minimum=Decimal("0.0001"), maximum=Decimal(10**9)
+            ),
+            unit_price=inputs.decimal(
+                line.get("unit_price"), f"{field}[{i}].unit_price", minimum=Decimal(0), maximum=Decimal(10**10)
+            ),
+            tax_rate=inputs.tax_rate(line.get("tax_rate") or "0", f"{field}[{i}].tax_rate"),
+        )
+        for i, line in enumerate(raw_lines)
+    ]
+
+
+def lock_customer(customer_id: int, field: str = "customer") -> Customer:
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("customer", customer_id, field)
+    return customer
+
+
+def _lock_documents(*document_ids: int) -> dict[int, Document]:
+    locked = Document.objects.select_for_update().filter(pk__in=document_ids).order_by("id")
+    return {document.pk: document for document in locked}
+
+
+def _signed(document: Document) -> int:
+    return document.total_minor if document.type in RAISING else -document.total_minor
+
+
+def _move_balance(customer: Customer, delta_minor: int) -> None:
+    Customer.objects.filter(pk=customer.pk).update(balance_minor=F("balance_minor") + delta_minor)
+    customer.balance_minor += delta_minor
+
+
+def _issue(
+    customer: Customer,
+    doc_type: str,
+    *,
+    date: datetime.date,
+    net: Money,
+    tax: Money,
+    status: str,
+    user: object = None,
+    **fields: object,
+) -> Document:
+    """Number, store and count a new document. The caller posts its journal entry."""
+    if net.currency != customer.currency:
+        raise ReceivablesError("currency_mismatch", f"the customer's currency is {customer.currency}", "currency")
+    total = net + tax
+    if total.minor <= 0:
+        raise ReceivablesError("amount_not_positive", "the document's total must be more than zero", "amount")
+    if total.minor >= 10**15:
+        raise ReceivablesError("amount_too_large", "the document's total is too large", "amount")
+    document = Document.objects.create(
+        type=doc_type,
+        number=next_number(doc_type),
+        customer=customer,
+        date=date,
+        currency=customer.currency,
+        net_minor=net.minor,
+        tax_minor=tax.minor,
+        total_minor=total.minor,
+        outstanding_minor=total.minor,
+        status=status,
+        created_by=user if getattr(user, "pk", None) else None,
+        **fields,
+    )
+    _move_balance(customer, _signed(document))
+    return document
+
+
+def _store_lines(document: Document, lines: list[LineInput], amounts: list[invoicing.LineAmounts]) -> None:
+    DocumentLine.objects.bulk_create(
+        [
+            DocumentLine(
+                document=document,
+                position=position,
+                description=line.description,
+                quantity=str(line.quantity),
+                unit_price=str(line.unit_price),
+                tax_rate=str(line.tax_rate),
+                net_minor=amount.net.minor,
+                tax_minor=amount.tax.minor,
+            )
+            for position, (line, amount) in enumerate(zip(lines, amounts, strict=True), start=1)
+        ]
+    )
+
+
+def _memo(document: Document) -> str:
+    return f"{document.number} {document.customer.number}"
+
+
+def _create_sale(
+    doc_type: str, customer: Customer, lines: list[LineInput], *, day: datetime.date, user: object, **fields: object
+) -> Document:
+    amounts = [
+        invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, customer.currency) for line in lines
+    ]
+    totals = invoicing.document_amounts(amounts, customer.currency)
+    document = _issue(
+        customer, doc_type, date=day, net=totals.net, tax=totals.tax, status=Status.OPEN, user=user, **fields
+    )
+    _store_lines(document, lines, amounts)
+    ledger.post(day, _memo(document), posting.sale(totals.net, totals.tax), document.pk)
+    if customer.auto_apply:
+        apply_credits_oldest_first(customer, user=user)
+    return document
+
+
+@transaction.atomic
+def create_invoice(
+    customer_id: int,
+    lines: list[LineInput],
+    *,
+    date: datetime.date | None = None,
+    description: str = "",
+    user: object = None,
+) -> Document:
+    customer = lock_customer(customer_id)
+    day = date or inputs.date(None)
+    due = day + datetime.timedelta(days=customer.payment_terms_days)
+    return _create_sale(
+        DocumentType.INVOICE, customer, lines, day=day, user=user, description=description, due_date=due
+    )
+
+
+@transaction.atomic
+def create_debit_memo(
+    customer_id: int,
+    lines: list[LineInput],
+    *,
+    reason: str = "correction",
+    date: datetime.date | None = None,
+    description: str = "",
+    user: object = None,
+) -> Document:
+    inputs.choice(reason, "reason", DEBIT_REASONS)
+    customer = lock_customer(customer_id)
+    day = date or inputs.date(None)
+    return _create_sale(
+        DocumentType.DEBIT_MEMO,
+        customer,
+        lines,
+        day=day,
+        user=user,
+        reason=reason,
+        description=description,
+        due_date=day,
+    )
+
+
+def _cash_account(customer: Customer, method: str, bank_account_id: int | None) -> BankAccount | None:
+    if bank_account_id is not None:
+        bank = BankAccount.objects.filter(pk=bank_account_id).first()
+        if bank is None:
+            raise NotFound("bank_account", bank_account_id, "bank_account")
+    elif method == PaymentMethod.CARD:
+        return None
+    else:
+        bank = default_bank_account(customer.currency)
+        if bank is None:
+            raise ReceivablesError(
+                "no_default_bank_account", f"no default bank account in {customer.currency}", "bank_account"
+            )
+    if bank.currency != customer.currency:
+        raise ReceivablesError(
+            "currency_mismatch",
+            f"the bank account is in {bank.currency}, not {customer.currency}",
+            "bank_account",
+        )
+    return bank
+
+
+def cash_ledger_code(bank: BankAccount | None) -> str:
+    """Card money waits in the gateway's clearing account until the payout reaches a bank."""
+    return posting.CARD_GATEWAY_CLEARING if bank is None else bank.ledger_account.code
+
+
+@transaction.atomic
+def record_payment(
+    customer_id: int,
+    amount: Money,
+    method: str,
+    *,
+    bank_account_id: int | None = None,
+    date: datetime.date | None = None,
+    description: str = "",
+    user: object = None,
+    apply_credits: bool = True,
+) -> Document:
+    inputs.choice(method, "method", PaymentMethod.values)
+    customer = lock_customer(customer_id)
+    bank = _cash_account(customer, method, bank_account_id)
+    day = date or inputs.date(None)
+    payment = _issue(
+        customer,
+        DocumentType.PAYMENT,
+        date=day,
+        net=amount,
+        tax=Money.zero(amount.currency),
+        status=Status.OPEN,
+        user=user,
+        method=method,
+        bank_account=bank,
+        description=description,
+    )
+    ledger.post(day, _memo(payment), posting.receipt(amount, cash_ledger_code(bank)), payment.pk)
+    if customer.auto_apply and apply_credits:
+        apply_credits_oldest_first(customer, user=user)
+    return payment
+
+
+@transaction.atomic
+def create_credit_note(
+    customer_id: int,
+    *,
+    reason: str,
+    amount: Money | None = None,
+    lines: list[LineInput] | None = None,
+    tax_rate: Decimal = Decimal(0),
+    invoice_id: int | None = None,
+    date: datetime.date | None = None,
+    description: str = "",
+    hold: bool = False,
+    user: object = None,
+) -> Document:
+    inputs.choice(reason, "reason", CREDIT_REASONS)
+    if (amount is None) == (not lines):
+        raise ReceivablesError("amount_or_lines", "give either an amount or lines, not both", "amount")
+    customer = lock_customer(customer_id)
+    invoice = _invoice_of(customer, invoice_id) if invoice_id is not None else None
+    day = date or inputs.date(None)
+    if amount is not None:
+        totals = invoicing.split_gross(amount, tax_rate)
+        line_amounts: list[invoicing.LineAmounts] = []
+    else:
+        assert lines is not None
+        line_amounts = [
+            invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, customer.currency) for line in lines
+        ]
+        totals = invoicing.document_amounts(line_amounts, customer.currency)
+    credit = _issue(
+        customer,
+        DocumentType.CREDIT_NOTE,
+        date=day,
+        net=totals.net,
+        tax=totals.tax,
+        status=Status.HOLD if hold else Status.OPEN,
+        user=user,
+        reason=reason,
+        invoice=invoice,
+        description=description,
+    )
+    if lines:
+        _store_lines(credit, lines, line_amounts)
+    ledger.post(day, _memo(credit), posting.sales_credit(totals.net, totals.tax), credit.pk)
+    if customer.auto_apply and not hold:
+        apply_credits_oldest_first(customer, user=user)
+    return credit
+
+
+def _invoice_of(customer: Customer, invoice_id: int) -> Document:
+    invoice = Document.objects.filter(pk=invoice_id, type=DocumentType.INVOICE).first()
+    if invoice is None:
+        raise NotFound("invoice", invoice_id, "invoice")
+    if invoice.customer_id != customer.pk:
+        raise ReceivablesError("other_customer", "the invoice belongs to another customer", "invoice")
+    return invoice
+
+
+@transaction.atomic
+def release_credit(document_id: int, *, user: object = None) -> Document:
+    document = _get(document_id, "document")
+    customer = lock_customer(document.customer_id)
+    document = _lock_documents(document.pk)[document.pk]
+    if document.type not in CREDITS or document.status != Status.HOLD:
+        raise Conflict("not_on_hold", "only a credit document on hold can be released", "document")
+    Document.objects.filter(pk=document.pk).update(status=Status.OPEN)
+    document.status = Status.OPEN
+    if customer.auto_apply:
+        apply_credits_oldest_first(customer, user=user)
+    return document
+
+
+@transaction.atomic
+def cancel_held_credit(document_id: int, *, user: object = None) -> Document:
+    """A credit on hold that never touched a gateway is withdrawn: kept, counted nowhere."""
+    document = _get(document_id, "document")
+    customer = lock_customer(document.customer_id)
+    document = _lock_documents(document.pk)[document.pk]
+    if document.type not in CREDITS or document.status != Status.HOLD:
+        raise Conflict("not_on_hold", "only a credit document on hold can be cancelled", "document")
+    if document.transactions.exists():
+        raise Conflict("touched_gateway", "the document has gateway transactions", "document")
+    Document.objects.filter(pk=document.pk).update(status=Status.CANCELLED)
+    document.status = Status.CANCELLED
+    _move_balance(customer, -_signed(document))
+    for entry in document.journal_entries.filter(reverses__isnull=True, reversed_by__isnull=True):
+        ledger.reverse(entry, inputs.date(None), f"{document.number} cancelled")
+    return document
+
+
+def _get(document_id: int, field: str) -> Document:
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        raise NotFound("document", document_id, field)
+    return document
+
+
+def check_allocation(source: Document, target: Document, amount: Money) -> None:
+    """Refuse an allocation that would break a rule; the codes are part of the API."""
+    if source.pk == target.pk:
+        raise ReceivablesError("allocation_to_itself", "a document cannot be applied to itself", "target")
+    if source.type not in CREDITS:
+        raise ReceivablesError("not_a_credit", "the source must be a payment or a credit note", "source")
+    if target.type not in ALLOCATION_TARGETS:
+        raise ReceivablesError("not_a_debit", "the target must be an invoice or a debit memo", "target")
+    if source.customer_id != target.customer_id:
+        raise ReceivablesError("other_customer", "both documents must belong to one customer", "target")
+    if source.currency != target.currency or amount.currency != source.currency:
+        raise ReceivablesError("currency_mismatch", "both documents must share a currency", "target")
+    if source.status != Status.OPEN:
+        raise Conflict(f"source_{source.status}", f"the source is {source.status}", "source")
+    if amount.minor <= 0:
+        raise ReceivablesError("amount_not_positive", "must be more than zero", "amount")
+    if amount.minor > source.outstanding_minor:
+        raise Conflict("exceeds_source_outstanding", "more than the source's outstanding", "amount")
+    if amount.minor > target.outstanding_minor:
+        raise Conflict("exceeds_target_outstanding", "more than the target's outstanding", "amount")
+
+
+def _settle(document: Document, applied_minor: int) -> None:
+    """Move a document's O/S by ``applied_minor`` and keep its open/closed status right."""
+    document.outstanding_minor -= applied_minor
+    fields = {"outstanding_minor": document.outstanding_minor}
+    if document.status in (Status.OPEN, Status.CLOSED):
+        document.status = Status.OPEN if document.outstanding_minor > 0 else Status.CLOSED
+        fields["status"] = document.status
+    Document.objects.filter(pk=document.pk).update(**fields)
+
+
+def apply(source: Document, target: Document, amount: Money, *, user: object = None) -> Allocation:
+    """Apply inside the caller's transaction, with both documents already locked."""
+    allocation = Allocation.objects.create(
+        source=source,
+        target=target,
+        amount_minor=amount.minor,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    _settle(source, amount.minor)
+    _settle(target, amount.minor)
+    return allocation
+
+
+@transaction.atomic
+def allocate(source_id: int, target_id: int, amount: Money | None = None, *, user: object = None) -> Allocation:
+    source = _get(source_id, "source")
+    target = _get(target_id, "target")
+    lock_customer(source.customer_id)
+    locked = _lock_documents(source.pk, target.pk)
+    source, target = locked[source.pk], locked[target.pk]
+    if target.type == DocumentType.REFUND:
+        raise ReceivablesError("not_a_debit", "refunds are funded by creating them", "target")
+    if amount is None:
+        amount = Money(min(source.outstanding_minor, target.outstanding_minor), source.currency)
+    check_allocation(source, target, amount)
+    return apply(source, target, amount, user=user)
+
+
+@transaction.atomic
+def reverse_allocation(allocation_id: int, *, user: object = None) -> Allocation:
+    allocation = Allocation.objects.filter(pk=allocation_id).select_related("target").first()
+    if allocation is None:
+        raise NotFound("allocation", allocation_id, "allocation")
+    if allocation.target.type == DocumentType.REFUND:
+        raise Conflict("refund_allocation", "cancel the refund to return its reservation", "allocation")
+    return undo_allocation(allocation, user=user)
+
+
+def undo_allocation(allocation: Allocation, *, user: object = None) -> Allocation:
+    """Reverse inside the caller's transaction (refund cancellation uses this too)."""
+    lock_customer(allocation.target.customer_id)
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.reversal_of_id is not None:
+        raise Conflict("is_reversal", "a reversal cannot itself be reversed", "allocation")
+    if Allocation.objects.filter(reversal_of=allocation).exists():
+        raise Conflict("already_reversed", "the allocation is already reversed", "allocation")
+    locked = _lock_documents(allocation.source_id, allocation.target_id)
+    reversal = Allocation.objects.create(
+        source_id=allocation.source_id,
+        target_id=allocation.target_id,
+        amount_minor=-allocation.amount_minor,
+        reversal_of=allocation,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    _settle(locked[allocation.source_id], -allocation.amount_minor)
+    _settle(locked[allocation.target_id], -allocation.amount_minor)
+    return reversal
+
+
+def apply_credits_oldest_first(customer: Customer, *, user: object = None) -> list[Allocation]:
+    """Auto-apply: open credits settle open invoices and debit memos, oldest first."""
+    open_documents = (
+        Document.objects.select_for_update()
+        .filter(
+            customer=customer,
+            status=Status.OPEN,
+            outstanding_minor__gt=0,
+        )
+        .order_by("date", "id")
+    )
+    credits = [d for d in open_documents if d.type in CREDITS]
+    debits = [d for d in open_documents if d.type in (DocumentType.INVOICE, DocumentType.DEBIT_MEMO)]
+    made: list[Allocation] = []
+    for credit in credits:
+        for debit in debits:
+            if credit.outstanding_minor == 0:
+                break
+            share = min(credit.outstanding_minor, debit.outstanding_minor)
+            if share:
+                made.append(apply(credit, debit, Money(share, customer.currency), user=user))
+    return made

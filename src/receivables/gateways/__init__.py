@@ -1,0 +1,1 @@
+"""Payment gateways: the protocol, the built-in sandbox, and e-transaction records."""

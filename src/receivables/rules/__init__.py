@@ -1,0 +1,1 @@
+"""Pure business rules: standard library and ``receivables.money`` only, no database."""

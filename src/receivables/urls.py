@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from receivables.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("receivables.backoffice.urls")),
+]
