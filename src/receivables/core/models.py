@@ -7,7 +7,7 @@ from django.db import models
 class Sequence(models.Model):
     """The next number of one document series. Locked row by row, so numbers never skip."""
 
-    series = models.CharField(max_length=10, primary_key=True)
+    series = models.CharField(max_length=20, primary_key=True)
     prefix = models.CharField(max_length=10)
     next_value = models.BigIntegerField(default=1)
 

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Sequence",
             fields=[
-                ("series", models.CharField(max_length=10, primary_key=True, serialize=False)),
+                ("series", models.CharField(max_length=20, primary_key=True, serialize=False)),
                 ("prefix", models.CharField(max_length=10)),
                 ("next_value", models.BigIntegerField(default=1)),
             ],
