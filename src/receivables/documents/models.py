@@ -62,6 +62,13 @@ class Document(models.Model):
         "gateways.ETransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="refund_documents"
     )
     failure_reason = models.CharField(max_length=200, blank=True, default="")
+    # A refund created without a card transaction that must be given one before it is paid
+    # (a cancellation's refund); a bank refund without one is paid by transfer instead.
+    standalone = models.BooleanField(default=False)
+    processed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
