@@ -38,7 +38,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "JOD": 3,
 }
 
-_AMOUNT_TEXT = re.compile(r"^-?\d{1,15}(\.\d+)?$")
+_AMOUNT_TEXT = re.compile(r"^-?\d{1,15}(\.\d+)?$", re.ASCII)
 
 
 class MoneyError(ValueError):

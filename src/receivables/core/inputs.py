@@ -14,7 +14,7 @@ from django.utils import timezone
 from receivables.core.errors import ReceivablesError
 from receivables.money import Money, MoneyError, check_currency
 
-_DECIMAL_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$")
+_DECIMAL_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$", re.ASCII)
 
 
 def money(text: object, currency: str, field: str, *, allow_zero: bool = False) -> Money:
