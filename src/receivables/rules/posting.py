@@ -47,7 +47,8 @@ def balanced(legs: list[Leg]) -> list[Leg]:
     kept = [leg for leg in legs if leg.debit.minor or leg.credit.minor]
     if not kept:
         raise UnbalancedEntry("an entry needs at least one non-zero leg")
-    currencies = {leg.debit.currency for leg in kept}
+    # Both sides count: a leg could carry a debit in one currency and a credit in another.
+    currencies = {leg.debit.currency for leg in kept} | {leg.credit.currency for leg in kept}
     if len(currencies) != 1:
         raise UnbalancedEntry("an entry is in exactly one currency")
     if sum(leg.debit.minor for leg in kept) != sum(leg.credit.minor for leg in kept):
