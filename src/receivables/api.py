@@ -149,10 +149,12 @@ def _register_routers() -> None:
     from receivables.customers.api import router as customers_router
     from receivables.documents.api import router as documents_router
     from receivables.ledger.api import router as ledger_router
+    from receivables.refunds.api import router as refunds_router
 
     api.add_router("", customers_router)
     api.add_router("", documents_router)
     api.add_router("", ledger_router)
+    api.add_router("", refunds_router)
 
 
 _register_routers()

@@ -7,11 +7,15 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from receivables.core import inputs
+from receivables.core.errors import Conflict, ReceivablesError
+from receivables.core.idempotency import HEADER, idempotent
 from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
 from receivables.customers.selectors import get_customer
 from receivables.documents import selectors, services
 from receivables.documents.models import Allocation, Document, DocumentType
 from receivables.documents.selectors import money
+from receivables.gateways import services as gateways
+from receivables.money import Money
 
 router = Router(tags=["documents"])
 
@@ -151,9 +155,12 @@ class PaymentIn(StrictIn):
 
 
 @router.post("/payments", response={201: DocumentOut, **ERRORS})
+@idempotent
 def record_payment(request: HttpRequest, body: PaymentIn) -> Status:
     customer = get_customer(body.customer, "customer")
     amount = inputs.money(body.amount, customer.currency, "amount")
+    if body.card_token is not None:
+        return Status(201, document_out(_charge_card(request, customer.pk, amount, body)))
     payment = services.record_payment(
         customer.pk,
         amount,
@@ -164,6 +171,33 @@ def record_payment(request: HttpRequest, body: PaymentIn) -> Status:
         user=request.user,
     )
     return Status(201, document_out(payment))
+
+
+def _charge_card(request: HttpRequest, customer_id: int, amount: Money, body: PaymentIn) -> Document:
+    """Charge the card token through the gateway; the payment exists only if the charge succeeded."""
+    if body.method != "card":
+        raise ReceivablesError("card_token_needs_card", 'a card token needs method "card"', "card_token")
+    key = request.headers.get(HEADER, "").strip()
+    outcome = gateways.charge(
+        customer_id,
+        amount,
+        inputs.text(body.card_token, "card_token", max_length=100),
+        idempotency_key=f"payment-{request.user.pk}-{key}" if key else None,
+        user=request.user,
+        date=inputs.date(body.date),
+        description=body.description,
+    )
+    if outcome.payment is not None:
+        return outcome.payment
+    etx = outcome.transaction
+    if etx.status == "declined":
+        raise ReceivablesError("card_declined", f"the card was declined ({etx.decline_reason})", "card_token")
+    raise Conflict(
+        "gateway_outcome_unknown",
+        f"the gateway did not answer (e-transaction {etx.pk}); retry with the same Idempotency-Key "
+        "or run `receivables gateway reconcile`",
+        "card_token",
+    )
 
 
 class CreditNoteIn(StrictIn):

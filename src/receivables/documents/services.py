@@ -83,7 +83,7 @@ def lock_customer(customer_id: int, field: str = "customer") -> Customer:
     return customer
 
 
-def _lock_documents(*document_ids: int) -> dict[int, Document]:
+def lock_documents(*document_ids: int) -> dict[int, Document]:
     locked = Document.objects.select_for_update().filter(pk__in=document_ids).order_by("id")
     return {document.pk: document for document in locked}
 
@@ -97,7 +97,7 @@ def _move_balance(customer: Customer, delta_minor: int) -> None:
     customer.balance_minor += delta_minor
 
 
-def _issue(
+def issue(
     customer: Customer,
     doc_type: str,
     *,
@@ -163,7 +163,7 @@ def _create_sale(
         invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, customer.currency) for line in lines
     ]
     totals = invoicing.document_amounts(amounts, customer.currency)
-    document = _issue(
+    document = issue(
         customer, doc_type, date=day, net=totals.net, tax=totals.tax, status=Status.OPEN, user=user, **fields
     )
     _store_lines(document, lines, amounts)
@@ -258,7 +258,7 @@ def record_payment(
     customer = lock_customer(customer_id)
     bank = _cash_account(customer, method, bank_account_id)
     day = date or inputs.date(None)
-    payment = _issue(
+    payment = issue(
         customer,
         DocumentType.PAYMENT,
         date=day,
@@ -305,7 +305,7 @@ def create_credit_note(
             invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, customer.currency) for line in lines
         ]
         totals = invoicing.document_amounts(line_amounts, customer.currency)
-    credit = _issue(
+    credit = issue(
         customer,
         DocumentType.CREDIT_NOTE,
         date=day,
@@ -338,7 +338,7 @@ def _invoice_of(customer: Customer, invoice_id: int) -> Document:
 def release_credit(document_id: int, *, user: object = None) -> Document:
     document = _get(document_id, "document")
     customer = lock_customer(document.customer_id)
-    document = _lock_documents(document.pk)[document.pk]
+    document = lock_documents(document.pk)[document.pk]
     if document.type not in CREDITS or document.status != Status.HOLD:
         raise Conflict("not_on_hold", "only a credit document on hold can be released", "document")
     Document.objects.filter(pk=document.pk).update(status=Status.OPEN)
@@ -353,17 +353,22 @@ def cancel_held_credit(document_id: int, *, user: object = None) -> Document:
     """A credit on hold that never touched a gateway is withdrawn: kept, counted nowhere."""
     document = _get(document_id, "document")
     customer = lock_customer(document.customer_id)
-    document = _lock_documents(document.pk)[document.pk]
+    document = lock_documents(document.pk)[document.pk]
     if document.type not in CREDITS or document.status != Status.HOLD:
         raise Conflict("not_on_hold", "only a credit document on hold can be cancelled", "document")
     if document.transactions.exists():
         raise Conflict("touched_gateway", "the document has gateway transactions", "document")
+    withdraw(customer, document, f"{document.number} cancelled")
+    return document
+
+
+def withdraw(customer: Customer, document: Document, memo: str) -> None:
+    """Cancel a locked document: kept for the record, counted in no balance, its entries reversed."""
     Document.objects.filter(pk=document.pk).update(status=Status.CANCELLED)
     document.status = Status.CANCELLED
     _move_balance(customer, -_signed(document))
     for entry in document.journal_entries.filter(reverses__isnull=True, reversed_by__isnull=True):
-        ledger.reverse(entry, inputs.date(None), f"{document.number} cancelled")
-    return document
+        ledger.reverse(entry, inputs.date(None), memo)
 
 
 def _get(document_id: int, field: str) -> Document:
@@ -423,7 +428,7 @@ def allocate(source_id: int, target_id: int, amount: Money | None = None, *, use
     source = _get(source_id, "source")
     target = _get(target_id, "target")
     lock_customer(source.customer_id)
-    locked = _lock_documents(source.pk, target.pk)
+    locked = lock_documents(source.pk, target.pk)
     source, target = locked[source.pk], locked[target.pk]
     if target.type == DocumentType.REFUND:
         raise ReceivablesError("not_a_debit", "refunds are funded by creating them", "target")
@@ -451,7 +456,7 @@ def undo_allocation(allocation: Allocation, *, user: object = None) -> Allocatio
         raise Conflict("is_reversal", "a reversal cannot itself be reversed", "allocation")
     if Allocation.objects.filter(reversal_of=allocation).exists():
         raise Conflict("already_reversed", "the allocation is already reversed", "allocation")
-    locked = _lock_documents(allocation.source_id, allocation.target_id)
+    locked = lock_documents(allocation.source_id, allocation.target_id)
     reversal = Allocation.objects.create(
         source_id=allocation.source_id,
         target_id=allocation.target_id,

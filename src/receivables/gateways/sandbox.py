@@ -1,0 +1,155 @@
+"""The built-in sandbox gateway: its own books in its own table, as a remote gateway keeps.
+
+Test payment methods:
+- ``tok_visa``: charges and refunds succeed.
+- ``tok_declined``: charges are declined.
+- ``tok_timeout``: the first charge with a key gets no answer; whether the sandbox recorded it
+  first is decided by the key (``records_before_timeout``), so both outcomes can be tested.
+- ``tok_refund_timeout``: charges succeed; the first refund with a key gets no answer, as above.
+- ``tok_refund_declined``: charges succeed; refunds are declined (the card account is closed).
+A resend with the same key is answered normally, like a gateway after a passing outage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from receivables.gateways.models import SandboxOperation
+from receivables.gateways.protocol import GatewayResult, GatewayTimeout
+from receivables.money import Money
+
+SUCCEEDS = {"tok_visa", "tok_mastercard", "tok_timeout", "tok_refund_timeout", "tok_refund_declined"}
+# An attempt that timed out before the sandbox recorded it: kept so the resend is answered.
+LOST = "lost"
+
+
+def records_before_timeout(idempotency_key: str) -> bool:
+    return int(hashlib.sha256(idempotency_key.encode()).hexdigest()[:8], 16) % 2 == 0
+
+
+def _result(operation: SandboxOperation) -> GatewayResult:
+    return GatewayResult(
+        status="succeeded" if operation.status == "succeeded" else "declined",
+        reference=operation.reference,
+        reason=operation.reason,
+        raw={
+            "id": operation.reference,
+            "kind": operation.kind,
+            "status": operation.status,
+            "amount": Money(operation.amount_minor, operation.currency).to_decimal_string(),
+            "currency": operation.currency,
+            "reason": operation.reason,
+        },
+    )
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def charge(self, *, amount: Money, payment_method: str, idempotency_key: str) -> GatewayResult:
+        def decide() -> tuple[str, str]:
+            if payment_method in SUCCEEDS:
+                return "succeeded", ""
+            if payment_method == "tok_declined":
+                return "declined", "card_declined: insufficient funds"
+            return "declined", "invalid_payment_method: unknown card token"
+
+        timeout = payment_method == "tok_timeout"
+        return self._operate("charge", amount, payment_method, "", idempotency_key, decide, timeout)
+
+    def refund(self, *, amount: Money, charge_reference: str, idempotency_key: str) -> GatewayResult:
+        charge = SandboxOperation.objects.filter(reference=charge_reference, kind="charge").first()
+
+        def decide() -> tuple[str, str]:
+            # Locked so that two refunds of one charge cannot both spend what is left.
+            charge = (
+                SandboxOperation.objects.select_for_update().filter(reference=charge_reference, kind="charge").first()
+            )
+            if charge is None or charge.status != "succeeded":
+                return "declined", "no_such_charge: nothing captured to refund"
+            if charge.currency != amount.currency:
+                return "declined", "currency_mismatch"
+            if charge.payment_method == "tok_refund_declined":
+                return "declined", "refund_declined: the card account is closed"
+            refunded = (
+                SandboxOperation.objects.filter(
+                    parent_reference=charge_reference, kind="refund", status="succeeded"
+                ).aggregate(total=Sum("amount_minor"))["total"]
+                or 0
+            )
+            if refunded + amount.minor > charge.amount_minor:
+                return "declined", "exceeds_charge: more than is left to refund"
+            return "succeeded", ""
+
+        timeout = charge is not None and charge.payment_method == "tok_refund_timeout"
+        method = charge.payment_method if charge else ""
+        return self._operate("refund", amount, method, charge_reference, idempotency_key, decide, timeout)
+
+    def void(self, *, charge_reference: str, idempotency_key: str) -> GatewayResult:
+        charge = SandboxOperation.objects.filter(reference=charge_reference, kind="charge").first()
+        if charge is None:
+            return GatewayResult("declined", reason="no_such_charge")
+        amount = Money(charge.amount_minor, charge.currency)
+        return self._operate(
+            "void", amount, charge.payment_method, charge_reference, idempotency_key, lambda: ("succeeded", ""), False
+        )
+
+    def lookup(self, *, idempotency_key: str) -> GatewayResult | None:
+        operation = SandboxOperation.objects.filter(idempotency_key=idempotency_key).exclude(status=LOST).first()
+        return None if operation is None else _result(operation)
+
+    def _operate(
+        self,
+        kind: str,
+        amount: Money,
+        method: str,
+        parent: str,
+        key: str,
+        decide: Callable[[], tuple[str, str]],
+        timeout: bool,
+    ) -> GatewayResult:
+        # The sandbox's books commit on their own, whatever the caller's transaction does.
+        with transaction.atomic():
+            existing = SandboxOperation.objects.select_for_update().filter(idempotency_key=key).first()
+            if existing is not None and existing.status != LOST:
+                return _result(existing)
+            first_attempt = existing is None
+            answer_lost = first_attempt and timeout
+            if answer_lost and not records_before_timeout(key):
+                self._record(key, kind, amount, method, parent, LOST, "")
+                operation = None
+            else:
+                if existing is not None:
+                    existing.delete()
+                operation = self._record(key, kind, amount, method, parent, *decide())
+        if answer_lost:
+            state = "after recording it" if operation else "before recording it"
+            raise GatewayTimeout(f"sandbox: the answer to {kind} {key} was lost {state}")
+        assert operation is not None
+        return _result(operation)
+
+    @staticmethod
+    def _record(
+        key: str, kind: str, amount: Money, method: str, parent: str, status: str, reason: str
+    ) -> SandboxOperation:
+        try:
+            with transaction.atomic():
+                return SandboxOperation.objects.create(
+                    idempotency_key=key,
+                    kind=kind,
+                    reference=f"sbx_{kind[:2]}_{secrets.token_hex(8)}",
+                    amount_minor=amount.minor,
+                    currency=amount.currency,
+                    payment_method=method,
+                    parent_reference=parent,
+                    status=status,
+                    reason=reason,
+                )
+        except IntegrityError:
+            # Another request recorded the same key first: its answer is the answer.
+            return SandboxOperation.objects.get(idempotency_key=key)

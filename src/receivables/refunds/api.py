@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from receivables.core import inputs
+from receivables.core.errors import ReceivablesError
+from receivables.core.idempotency import idempotent
+from receivables.core.schemas import ERRORS, Amount, Id, StrictIn
+from receivables.customers.selectors import get_customer
+from receivables.documents.api import DocumentOut, document_out
+from receivables.documents.models import Status as DocumentStatus
+from receivables.documents.selectors import get_document, money
+from receivables.gateways import selectors as gateway_selectors
+from receivables.refunds import selectors, services
+
+router = Router(tags=["refunds"])
+
+
+class RefundIn(StrictIn):
+    source: Id
+    amount: Amount | None = None
+    bank_account: Id | None = None
+    transaction: Id | None = None
+    customer: Id | None = None
+    date: str | None = Field(None, max_length=10)
+
+
+class RefundList(Schema):
+    items: list[DocumentOut]
+
+
+@router.post("/refunds", response={201: DocumentOut, **ERRORS})
+@idempotent
+def create_refund(request: HttpRequest, body: RefundIn) -> Status:
+    source = get_document(body.source, "source")
+    if body.customer is not None and body.customer != source.customer_id:
+        raise ReceivablesError("other_customer", "the source belongs to another customer", "source")
+    amount = inputs.money(body.amount, source.currency, "amount") if body.amount is not None else None
+    refund = services.create_refund(
+        source.pk,
+        amount=amount,
+        bank_account_id=body.bank_account,
+        transaction_id=body.transaction,
+        user=request.user,
+        date=inputs.date(body.date),
+    )
+    return Status(201, document_out(refund))
+
+
+@router.get("/refunds", response={200: RefundList, **ERRORS})
+def list_refunds(
+    request: HttpRequest, status: str = Query("", max_length=20), limit: int = Query(100, ge=1, le=1000)
+) -> dict:
+    if status:
+        inputs.choice(status, "status", DocumentStatus.values)
+    return {"items": [document_out(r, with_lines=False) for r in selectors.refunds(status or None)[:limit]]}
+
+
+@router.get("/refunds/{refund_id}", response={200: DocumentOut, **ERRORS})
+def get_refund(request: HttpRequest, refund_id: int) -> dict:
+    return document_out(get_document(refund_id, "id", "refund"))
+
+
+class RefundPatch(StrictIn):
+    transaction: Id | None
+
+
+@router.patch("/refunds/{refund_id}", response={200: DocumentOut, **ERRORS})
+def patch_refund(request: HttpRequest, refund_id: int, body: RefundPatch) -> dict:
+    return document_out(services.set_transaction(refund_id, body.transaction, user=request.user))
+
+
+@router.post("/refunds/{refund_id}/process", response={200: DocumentOut, **ERRORS})
+@idempotent
+def process_refund(request: HttpRequest, refund_id: int) -> dict:
+    return document_out(services.process_refund(refund_id, user=request.user))
+
+
+@router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut, **ERRORS})
+def cancel_refund(request: HttpRequest, refund_id: int) -> dict:
+    return document_out(services.cancel_refund(refund_id, user=request.user))
+
+
+class TransactionOut(Schema):
+    id: int
+    kind: str
+    amount: str
+    currency: str
+    status: str
+    reference: str
+    refundable: str
+    payment_method: str
+    decline_reason: str
+    document: int | None
+    parent: int | None
+    idempotency_key: str
+    requested_at: str
+    answered_at: str | None
+
+
+class TransactionList(Schema):
+    items: list[TransactionOut]
+
+
+@router.get("/customers/{customer_id}/transactions", response={200: TransactionList, **ERRORS})
+def customer_transactions(request: HttpRequest, customer_id: int) -> dict:
+    customer = get_customer(customer_id)
+    return {
+        "items": [
+            {
+                "id": etx.pk,
+                "kind": etx.kind,
+                "amount": money(etx.amount_minor, etx.currency),
+                "currency": etx.currency,
+                "status": etx.status,
+                "reference": etx.reference,
+                "refundable": money(gateway_selectors.refundable_minor(etx), etx.currency),
+                "payment_method": etx.payment_method,
+                "decline_reason": etx.decline_reason,
+                "document": etx.document_id,
+                "parent": etx.parent_id,
+                "idempotency_key": etx.idempotency_key,
+                "requested_at": etx.requested_at.isoformat(),
+                "answered_at": etx.answered_at.isoformat() if etx.answered_at else None,
+            }
+            for etx in gateway_selectors.customer_transactions(customer)[:1000]
+        ]
+    }

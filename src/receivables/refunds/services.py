@@ -1,0 +1,278 @@
+"""Refund lifecycle: hold → processing → refunded / failed; hold or failed → cancelled.
+
+A refund is allocated against its source the moment it is created, so the source's O/S drops
+at once and no second refund can spend the same money while this one waits. Card refunds
+go through the gateway in three steps: mark ``processing`` and record the e-transaction
+(committed), call the gateway outside any transaction, then settle the answer.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from receivables.core import inputs
+from receivables.core.errors import Conflict, NotFound, ReceivablesError
+from receivables.customers.models import BankAccount, Customer
+from receivables.customers.selectors import default_bank_account
+from receivables.documents import services as documents
+from receivables.documents.models import CREDITS, Allocation, Document, DocumentType, Status
+from receivables.gateways import services as gateways
+from receivables.gateways.models import ETransaction, TransactionKind, TransactionStatus
+from receivables.gateways.protocol import GatewayResult
+from receivables.gateways.selectors import RESERVING
+from receivables.ledger import services as ledger
+from receivables.money import Money
+from receivables.rules import posting
+
+
+def _load(document_id: int, field: str) -> Document:
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        raise NotFound("document", document_id, field)
+    return document
+
+
+def _lock_refund(refund_id: int) -> tuple[Customer, Document]:
+    refund = _load(refund_id, "id")
+    if refund.type != DocumentType.REFUND:
+        raise NotFound("refund", refund_id, "id")
+    customer = documents.lock_customer(refund.customer_id)
+    return customer, documents.lock_documents(refund.pk)[refund.pk]
+
+
+def _check_source(source: Document) -> None:
+    if source.type not in CREDITS:
+        raise ReceivablesError("source_not_refundable", "only a credit note or a payment can be refunded", "source")
+    if source.status == Status.HOLD:
+        raise Conflict("source_on_hold", "the source is on hold; release it first", "source")
+    if source.status != Status.OPEN or source.outstanding_minor <= 0:
+        raise Conflict("nothing_outstanding", "the source has nothing outstanding to refund", "source")
+
+
+def _refund_amount(source: Document, amount: Money | None) -> Money:
+    if amount is None:
+        return Money(source.outstanding_minor, source.currency)
+    if amount.currency != source.currency:
+        raise ReceivablesError("currency_mismatch", f"the source is in {source.currency}", "amount")
+    if amount.minor <= 0:
+        raise ReceivablesError("amount_not_positive", "must be more than zero", "amount")
+    if amount.minor > source.outstanding_minor:
+        raise Conflict(
+            "refund_exceeds_outstanding",
+            f"more than the source's outstanding {Money(source.outstanding_minor, source.currency)}",
+            "amount",
+        )
+    return amount
+
+
+def _bank_account(bank_account_id: int | None, currency: str) -> BankAccount | None:
+    if bank_account_id is None:
+        return default_bank_account(currency)
+    bank = BankAccount.objects.filter(pk=bank_account_id).select_related("ledger_account").first()
+    if bank is None:
+        raise NotFound("bank_account", bank_account_id, "bank_account")
+    if bank.currency != currency:
+        raise ReceivablesError(
+            "currency_mismatch", f"the bank account is in {bank.currency}, not {currency}", "bank_account"
+        )
+    return bank
+
+
+def _reserved_by_others(charge: ETransaction, refund: Document | None) -> int:
+    others = Document.objects.filter(type=DocumentType.REFUND, previous_transaction=charge, status__in=RESERVING)
+    if refund is not None:
+        others = others.exclude(pk=refund.pk)
+    return sum(others.values_list("total_minor", flat=True))
+
+
+def _lock_charge(transaction_id: int, customer: Customer, amount: Money, refund: Document | None) -> ETransaction:
+    """The previous e-transaction a card refund draws on, locked, with enough left for ``amount``."""
+    charge = ETransaction.objects.select_for_update().filter(pk=transaction_id).first()
+    if charge is None:
+        raise NotFound("transaction", transaction_id, "transaction")
+    if charge.customer_id != customer.pk:
+        raise ReceivablesError("other_customer", "the transaction belongs to another customer", "transaction")
+    if charge.kind != TransactionKind.CHARGE or charge.status != TransactionStatus.SUCCEEDED:
+        raise ReceivablesError("not_a_successful_charge", "only a successful charge can be refunded", "transaction")
+    if charge.currency != amount.currency:
+        raise ReceivablesError("currency_mismatch", f"the charge is in {charge.currency}", "transaction")
+    left = charge.amount_minor - _reserved_by_others(charge, refund)
+    if amount.minor > left:
+        raise Conflict(
+            "exceeds_refundable", f"the charge has {Money(max(left, 0), charge.currency)} left to refund", "transaction"
+        )
+    return charge
+
+
+@transaction.atomic
+def create_refund(
+    source_id: int,
+    *,
+    amount: Money | None = None,
+    bank_account_id: int | None = None,
+    transaction_id: int | None = None,
+    user: object = None,
+    date: datetime.date | None = None,
+    standalone: bool = False,
+) -> Document:
+    """Create a refund on ``hold``, reserving its amount on the source at once."""
+    source = _load(source_id, "source")
+    customer = documents.lock_customer(source.customer_id)
+    source = documents.lock_documents(source.pk)[source.pk]
+    _check_source(source)
+    money = _refund_amount(source, amount)
+    if transaction_id is None and bank_account_id is None and source.previous_transaction_id is not None:
+        # A card payment is refunded to the card it came from unless staff choose a bank account.
+        transaction_id = source.previous_transaction_id
+    bank = _bank_account(bank_account_id, source.currency)
+    charge = _lock_charge(transaction_id, customer, money, None) if transaction_id is not None else None
+    if bank is None and charge is None and not standalone:
+        raise ReceivablesError(
+            "no_default_bank_account", f"no bank account in {source.currency}; choose one", "bank_account"
+        )
+    day = date or inputs.date(None)
+    refund = documents.issue(
+        customer,
+        DocumentType.REFUND,
+        date=day,
+        net=money,
+        tax=Money.zero(money.currency),
+        status=Status.HOLD,
+        user=user,
+        source=source,
+        bank_account=bank,
+        previous_transaction=charge,
+        standalone=standalone,
+        description=f"Refund of {source.number}",
+    )
+    documents.apply(source, refund, money, user=user)
+    ledger.post(day, f"{refund.number} {customer.number}", posting.refund_owed(money), refund.pk)
+    return refund
+
+
+@transaction.atomic
+def set_transaction(refund_id: int, transaction_id: int | None, *, user: object = None) -> Document:
+    """Choose (or clear) the previous e-transaction of a held refund."""
+    customer, refund = _lock_refund(refund_id)
+    if refund.status != Status.HOLD:
+        raise Conflict("refund_not_on_hold", f"the refund is {refund.status}; only a held refund can change", "status")
+    amount = Money(refund.total_minor, refund.currency)
+    charge = _lock_charge(transaction_id, customer, amount, refund) if transaction_id is not None else None
+    Document.objects.filter(pk=refund.pk).update(previous_transaction=charge)
+    refund.previous_transaction = charge
+    return refund
+
+
+def process_refund(refund_id: int, *, user: object = None) -> Document:
+    """Pay a refund: by bank transfer at once, or through the gateway against its charge."""
+    refund, etx = _start_processing(refund_id, user)
+    if etx is None:
+        return refund
+    if etx.status in gateways.FINAL:
+        return _settle_and_reload(etx, None, user)
+    charge = etx.parent
+    assert charge is not None
+    amount = Money(etx.amount_minor, etx.currency)
+    result = gateways.call(
+        lambda: gateways.gateway().refund(
+            amount=amount, charge_reference=charge.reference, idempotency_key=etx.idempotency_key
+        )
+    )
+    return _settle_and_reload(etx, result, user)
+
+
+def _settle_and_reload(etx: ETransaction, result: GatewayResult | None, user: object) -> Document:
+    if result is not None:
+        settle_refund(etx.pk, result, user=user)
+    return Document.objects.get(pk=etx.document_id)
+
+
+@transaction.atomic
+def _start_processing(refund_id: int, user: object) -> tuple[Document, ETransaction | None]:
+    """Move the refund to ``processing`` and record the gateway call about to be made.
+
+    Returns the e-transaction to send, or None when the refund was paid by bank transfer.
+    A refund whose last call timed out is sent again with the same key.
+    """
+    customer, refund = _lock_refund(refund_id)
+    in_flight = refund.transactions.filter(kind=TransactionKind.REFUND).order_by("-id").first()
+    if refund.status == Status.PROCESSING:
+        if in_flight is not None and in_flight.status == TransactionStatus.UNKNOWN:
+            return refund, in_flight
+        raise Conflict("refund_in_progress", "the refund is already being processed", "status")
+    if refund.status not in (Status.HOLD, Status.FAILED):
+        raise Conflict("refund_not_processable", f"the refund is {refund.status}", "status")
+    if refund.previous_transaction_id is None:
+        if refund.standalone:
+            raise Conflict("transaction_required", "choose the previous e-transaction first", "transaction")
+        _mark_paid(customer, refund, documents.cash_ledger_code(refund.bank_account), user)
+        return refund, None
+    amount = Money(refund.total_minor, refund.currency)
+    charge = _lock_charge(refund.previous_transaction_id, customer, amount, refund)
+    declined_before = refund.transactions.filter(kind=TransactionKind.REFUND, status=TransactionStatus.DECLINED).count()
+    etx = gateways.open_transaction(
+        customer_id=customer.pk,
+        kind=TransactionKind.REFUND,
+        amount=amount,
+        payment_method=charge.payment_method,
+        idempotency_key=f"refund-{refund.pk}-attempt-{declined_before + 1}",
+        parent=charge,
+        document=refund,
+    )
+    _set_status(refund, Status.PROCESSING, failure_reason="")
+    return refund, etx
+
+
+def _set_status(refund: Document, status: str, **fields: object) -> None:
+    Document.objects.filter(pk=refund.pk).update(status=status, **fields)
+    refund.status = status
+    for name, value in fields.items():
+        setattr(refund, name, value)
+
+
+def _mark_paid(customer: Customer, refund: Document, cash_account: str, user: object) -> None:
+    amount = Money(refund.total_minor, refund.currency)
+    _set_status(
+        refund,
+        Status.REFUNDED,
+        processed_at=timezone.now(),
+        processed_by=user if getattr(user, "pk", None) else None,
+        failure_reason="",
+    )
+    ledger.post(inputs.date(None), f"{refund.number} paid", posting.refund_paid(amount, cash_account), refund.pk)
+
+
+@transaction.atomic
+def settle_refund(etx_id: int, result: GatewayResult, *, user: object = None) -> Document:
+    """Apply the gateway's answer to a refund's e-transaction, once."""
+    etx = ETransaction.objects.get(pk=etx_id)
+    assert etx.document_id is not None
+    customer, refund = _lock_refund(etx.document_id)
+    etx = ETransaction.objects.select_for_update().get(pk=etx_id)
+    if etx.status in gateways.FINAL:
+        return refund
+    gateways.record_answer(etx, result)
+    if result.status == "succeeded":
+        _mark_paid(customer, refund, posting.CARD_GATEWAY_CLEARING, user)
+    elif result.status == "declined":
+        _set_status(refund, Status.FAILED, failure_reason=result.reason[:200] or "declined")
+    else:
+        _set_status(refund, Status.PROCESSING, failure_reason=f"outcome unknown: {result.reason}"[:200])
+    return refund
+
+
+@transaction.atomic
+def cancel_refund(refund_id: int, *, user: object = None) -> Document:
+    """Cancel a held or failed refund: its reservation returns to the source, its entry is reversed."""
+    customer, refund = _lock_refund(refund_id)
+    if refund.status not in (Status.HOLD, Status.FAILED):
+        raise Conflict("refund_not_cancellable", f"the refund is {refund.status}", "status")
+    reservation = Allocation.objects.filter(target=refund, reversal_of__isnull=True, reversed_by__isnull=True).first()
+    if reservation is not None:
+        documents.undo_allocation(reservation, user=user)
+        refund.refresh_from_db()
+    documents.withdraw(customer, refund, f"{refund.number} cancelled")
+    return refund
