@@ -1,0 +1,1 @@
+"""The staff screens, one module per area of the back office."""

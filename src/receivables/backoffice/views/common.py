@@ -1,0 +1,82 @@
+"""What every screen shares: login and role checks, refused operations shown beside fields, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from receivables.core.errors import ReceivablesError
+from receivables.core.roles import role_of
+
+WRITERS = ("clerk", "approver", "admin")
+APPROVERS = ("approver", "admin")
+
+View = Callable[..., HttpResponse]
+
+
+def staff_view(roles: tuple[str, ...] | None = None) -> Callable[[View], View]:
+    """Login required; with ``roles``, only those roles may send a POST (reading stays open to staff)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if roles and request.method == "POST" and role_of(request.user) not in roles:
+                raise PermissionDenied("your role may not do this")
+            try:
+                return view(request, *args, **kwargs)
+            except ReceivablesError as error:
+                if error.code.endswith("_not_found"):
+                    raise Http404(error.detail) from None
+                raise
+
+        return login_required(wrapped)
+
+    return decorate
+
+
+def form_errors(error: ReceivablesError, fields: Iterable[str]) -> dict[str, str]:
+    """A refusal shown next to the input it names, or above the form when no input matches."""
+    if error.field and error.field in set(fields):
+        return {error.field: error.detail}
+    return {"form": str(error)}
+
+
+def page_number(request: HttpRequest, name: str = "page") -> int:
+    try:
+        return max(1, min(int(request.GET.get(name, "1")), 10**6))
+    except ValueError:
+        return 1
+
+
+@dataclass
+class Window:
+    """One page of a query without COUNT(*): fetch one row more than shown to know if more follow."""
+
+    items: list[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+
+def window(queryset: QuerySet, number: int, size: int) -> Window:
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return Window(rows[:size], number, len(rows) > size)

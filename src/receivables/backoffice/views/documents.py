@@ -1,0 +1,88 @@
+"""Printable invoices, credit notes, refunds and statements, and their PDFs (WeasyPrint)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+from receivables.backoffice.views.accounts import _statement_range
+from receivables.backoffice.views.common import staff_view
+from receivables.core.errors import ReceivablesError
+from receivables.customers.selectors import get_customer
+from receivables.documents import selectors
+from receivables.documents.models import Document, DocumentType
+
+PDF_TYPES = {DocumentType.INVOICE, DocumentType.CREDIT_NOTE, DocumentType.DEBIT_MEMO}
+TITLES = {
+    DocumentType.INVOICE: "Invoice",
+    DocumentType.DEBIT_MEMO: "Debit memo",
+    DocumentType.PAYMENT: "Payment receipt",
+    DocumentType.CREDIT_NOTE: "Credit note",
+    DocumentType.REFUND: "Refund",
+}
+STATEMENT_PDF_LINES = 5000
+
+
+def pdf_response(template: str, context: dict[str, Any], filename: str) -> HttpResponse:
+    # Imported here: WeasyPrint loads Pango at import, which only the PDF pages need.
+    from weasyprint import CSS, HTML
+
+    html = render_to_string(template, {**context, "for_pdf": True})
+    stylesheet = CSS(filename=finders.find("backoffice/print.css"))
+    response = HttpResponse(HTML(string=html).write_pdf(stylesheets=[stylesheet]), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _document_context(document_id: int) -> dict[str, Any]:
+    document = selectors.get_document(document_id)
+    return {
+        "doc": document,
+        "customer": document.customer,
+        "title": TITLES[DocumentType(document.type)],
+        "lines": list(document.lines.all()),
+        "allocations": list(selectors.allocations_of(document)),
+        "has_pdf": document.type in PDF_TYPES,
+    }
+
+
+@staff_view()
+def document(request: HttpRequest, document_id: int) -> HttpResponse:
+    return render(request, "backoffice/documents/document.html", _document_context(document_id))
+
+
+@staff_view()
+def document_pdf(request: HttpRequest, document_id: int) -> HttpResponse:
+    context = _document_context(document_id)
+    doc: Document = context["doc"]
+    if doc.type not in PDF_TYPES:
+        raise Http404("no PDF for this kind of document")
+    return pdf_response("backoffice/documents/document.html", context, f"{doc.number}.pdf")
+
+
+def _statement_context(request: HttpRequest, customer_id: int, page_size: int) -> dict[str, Any]:
+    customer = get_customer(customer_id)
+    dates, errors = _statement_range(request)
+    try:
+        statement = selectors.statement(customer, dates["from"], dates["to"], page=1, page_size=page_size)
+    except ReceivablesError as error:
+        errors["from"] = error.detail
+        statement = selectors.statement(customer, page=1, page_size=page_size)
+    query = {name: request.GET.get(name, "") for name in ("from", "to")}
+    return {"customer": customer, "statement": statement, "errors": errors, "range": query}
+
+
+@staff_view()
+def statement_print(request: HttpRequest, customer_id: int) -> HttpResponse:
+    context = _statement_context(request, customer_id, STATEMENT_PDF_LINES)
+    return render(request, "backoffice/documents/statement.html", context)
+
+
+@staff_view()
+def statement_pdf(request: HttpRequest, customer_id: int) -> HttpResponse:
+    context = _statement_context(request, customer_id, STATEMENT_PDF_LINES)
+    return pdf_response("backoffice/documents/statement.html", context, f"statement-{context['customer'].number}.pdf")

@@ -1,0 +1,82 @@
+"""Held refunds: pick the previous e-transaction (Edit → Save), then Refund, or Cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from receivables.backoffice.views.common import APPROVERS, WRITERS, staff_view
+from receivables.core import inputs
+from receivables.core.errors import ReceivablesError
+from receivables.documents import selectors as documents
+from receivables.documents.models import Document, DocumentType, Status
+from receivables.gateways import selectors as gateways
+from receivables.refunds import selectors, services
+
+
+@staff_view()
+def held_refunds(request: HttpRequest) -> HttpResponse:
+    return render(request, "backoffice/refunds/held.html", {"refunds": selectors.held_refunds()[:500]})
+
+
+def _refund(refund_id: int) -> Document:
+    return documents.get_document(refund_id, "id", DocumentType.REFUND)
+
+
+@staff_view()
+def refund_detail(request: HttpRequest, refund_id: int) -> HttpResponse:
+    refund = _refund(refund_id)
+    charges = [
+        {"etx": etx, "refundable_minor": gateways.refundable_minor(etx)}
+        for etx in gateways.customer_transactions(refund.customer).filter(kind="charge", status="succeeded")[:100]
+    ]
+    context = {
+        "refund": refund,
+        "charges": charges,
+        "editing": request.GET.get("edit") == "1" and refund.status == Status.HOLD,
+        "error": request.session.pop("refund_error", None),
+    }
+    return render(request, "backoffice/refunds/detail.html", context)
+
+
+def _act(request: HttpRequest, refund_id: int, action: Callable[[], Document], done: str) -> HttpResponse:
+    """Run one refund action; a refusal is shown on the refund's page, beside the field it names."""
+    try:
+        refund = action()
+    except ReceivablesError as error:
+        request.session["refund_error"] = {"field": error.field or "form", "detail": error.detail}
+    else:
+        if refund.status == Status.FAILED:
+            messages.error(request, f"Refund {refund.number} failed: {refund.failure_reason or 'no reason given'}.")
+        else:
+            messages.success(request, f"Refund {refund.number} {done}; it is now {refund.status}.")
+    return redirect("backoffice:refund", refund_id)
+
+
+@require_POST
+@staff_view(WRITERS)
+def refund_save(request: HttpRequest, refund_id: int) -> HttpResponse:
+    def save() -> Document:
+        raw = request.POST.get("transaction", "")
+        transaction_id = inputs.identifier(raw, "transaction") if raw else None
+        return services.set_transaction(_refund(refund_id).pk, transaction_id, user=request.user)
+
+    return _act(request, refund_id, save, "saved")
+
+
+@require_POST
+@staff_view(APPROVERS)
+def refund_process(request: HttpRequest, refund_id: int) -> HttpResponse:
+    return _act(request, refund_id, lambda: services.process_refund(_refund(refund_id).pk, user=request.user), "sent")
+
+
+@require_POST
+@staff_view(APPROVERS)
+def refund_cancel(request: HttpRequest, refund_id: int) -> HttpResponse:
+    return _act(
+        request, refund_id, lambda: services.cancel_refund(_refund(refund_id).pk, user=request.user), "cancelled"
+    )

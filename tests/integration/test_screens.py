@@ -1,0 +1,277 @@
+"""The staff screens through Django's test client: every page renders, forms refuse bad input beside the field."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from receivables.customers import services as customer_services
+from receivables.documents import services as documents
+from receivables.documents.models import Document, DocumentType
+from receivables.money import Money
+from tests.conftest import ledger_is_clean, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def story(bank: dict) -> dict[str, Any]:
+    """The first seed story: a £25 credit note paid a £20 invoice, £5 left to refund."""
+    customer = customer_services.create_customer(name="Alice Brown", currency="GBP", email="alice@example.com")
+    day = datetime.date(2026, 3, 2)
+    credit = documents.create_credit_note(customer.pk, reason="returned_goods", amount=Money(2500, "GBP"), date=day)
+    invoice = documents.create_invoice(
+        customer.pk,
+        [documents.LineInput("Cable", Decimal(2), Decimal("10.00"), Decimal(0))],
+        date=day,
+    )
+    documents.allocate(credit.pk, invoice.pk, Money(2000, "GBP"))
+    return {"customer": customer, "credit": credit, "invoice": invoice, "bank": bank[("GBP", "Main GBP")]}
+
+
+@pytest.fixture
+def staff(admin_user: Any) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def _pages(story: dict[str, Any]) -> list[str]:
+    c, credit, invoice = story["customer"].pk, story["credit"].pk, story["invoice"].pk
+    return [
+        "/",
+        "/customers/",
+        "/customers/?q=alice",
+        "/customers/?initial=A",
+        f"/customers/{c}/",
+        f"/customers/{c}/accounts/",
+        f"/customers/{c}/accounts/?from=2026-01-01&to=2026-12-31&page=1",
+        f"/customers/{c}/payment/",
+        f"/customers/{c}/credit-note/",
+        f"/customers/{c}/invoice/",
+        f"/customers/{c}/allocate/",
+        f"/customers/{c}/refund/",
+        f"/customers/{c}/statement/",
+        f"/documents/{credit}/",
+        f"/documents/{invoice}/",
+        "/refunds/held/",
+        "/subscriptions/",
+        "/plans/",
+        "/bank-accounts/",
+        "/ledger/",
+        "/ledger/?verify=1",
+    ]
+
+
+def test_every_page_renders_for_staff(staff: Client, story: dict[str, Any]) -> None:
+    for page in _pages(story):
+        response = staff.get(page)
+        assert response.status_code == 200, page
+        assert b"<script>" not in response.content, f"{page} has an inline script"
+
+
+def test_every_page_sends_strangers_to_login(story: dict[str, Any]) -> None:
+    stranger = Client()
+    for page in _pages(story):
+        response = stranger.get(page)
+        assert response.status_code == 302, page
+        assert response["Location"].startswith("/login/?next="), page
+
+
+def test_login_page_and_logging_in(admin_user: Any) -> None:
+    client = Client()
+    assert client.get("/login/").status_code == 200
+    refused = client.post("/login/", {"username": "admin", "password": "wrong"})
+    assert refused.status_code == 200 and b"correct username" in refused.content
+    answer = client.post("/login/", {"username": "admin", "password": "correct-horse-battery"})
+    assert answer.status_code == 302 and answer["Location"] == "/"
+
+
+def test_money_is_shown_for_people(staff: Client, story: dict[str, Any]) -> None:
+    page = staff.get(f"/customers/{story['customer'].pk}/accounts/").content.decode()
+    assert "-£5.00" in page and "£25.00" in page and "£20.00" in page
+
+
+def test_yen_has_no_minor_units() -> None:
+    from receivables.backoffice.templatetags.money import format_money
+
+    assert format_money(100000, "JPY") == "¥100,000"
+    assert format_money(-500, "GBP") == "-£5.00"
+    assert format_money(2500, "GBP") == "£25.00"
+    assert format_money(None, "GBP") == ""
+
+
+def test_customer_list_filters_by_letter_and_search(staff: Client, story: dict[str, Any]) -> None:
+    customer_services.create_customer(name="Zed Young", currency="GBP")
+    assert b"Alice Brown" in staff.get("/customers/?initial=A").content
+    assert b"Alice Brown" not in staff.get("/customers/?initial=Z").content
+    assert b"Zed Young" in staff.get("/customers/?q=zed").content
+    assert b"Alice Brown" in staff.get(f"/customers/?q={story['customer'].number}").content
+
+
+def _count(doc_type: str) -> int:
+    return Document.objects.filter(type=doc_type).count()
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "field", "doc_type"),
+    [
+        ("payment", {"amount": "abc", "method": "bank_transfer"}, "amount", DocumentType.PAYMENT),
+        ("payment", {"amount": "1.001", "method": "bank_transfer"}, "amount", DocumentType.PAYMENT),
+        ("payment", {"amount": "10.00", "method": "barter"}, "method", DocumentType.PAYMENT),
+        ("payment", {"amount": "10.00", "method": "cash", "date": "2026-13-01"}, "date", DocumentType.PAYMENT),
+        ("credit-note", {"amount": "0", "reason": "goodwill"}, "amount", DocumentType.CREDIT_NOTE),
+        ("credit-note", {"amount": "5.00", "reason": "whim"}, "reason", DocumentType.CREDIT_NOTE),
+        (
+            "credit-note",
+            {"amount": "5.00", "reason": "goodwill", "tax_rate": "101"},
+            "tax_rate",
+            DocumentType.CREDIT_NOTE,
+        ),
+        ("invoice", {}, "lines[0].description", DocumentType.INVOICE),
+        (
+            "invoice",
+            {"lines[1].description": "Cable", "lines[1].quantity": "x", "lines[1].unit_price": "1"},
+            "lines[1].quantity",
+            DocumentType.INVOICE,
+        ),
+    ],
+)
+def test_forms_refuse_bad_input_beside_the_field(
+    staff: Client, story: dict[str, Any], path: str, form: dict, field: str, doc_type: str
+) -> None:
+    before = _count(doc_type)
+    response = staff.post(f"/customers/{story['customer'].pk}/{path}/", form)
+    assert response.status_code == 422
+    assert f'id="{field}-error"'.encode() in response.content
+    assert _count(doc_type) == before
+
+
+def test_payment_credit_note_and_invoice_are_saved(staff: Client, story: dict[str, Any]) -> None:
+    c = story["customer"].pk
+    forms = {
+        "payment": {"amount": "12.50", "method": "bank_transfer", "bank_account": story["bank"].pk},
+        "credit-note": {"amount": "3.00", "reason": "goodwill", "tax_rate": "20"},
+        "invoice": {"lines[0].description": "Plug", "lines[0].quantity": "3", "lines[0].unit_price": "2.50"},
+    }
+    for path, form in forms.items():
+        response = staff.post(f"/customers/{c}/{path}/", form)
+        assert response.status_code == 302, (path, response.content[:2000])
+    story["customer"].refresh_from_db()
+    assert story["customer"].balance_minor == -500 - 1250 - 300 + 750
+    assert ledger_is_clean() == {}
+
+
+def test_allocate_asks_then_applies(staff: Client, story: dict[str, Any]) -> None:
+    c = story["customer"].pk
+    invoice = documents.create_invoice(c, [documents.LineInput("Fuse", Decimal(1), Decimal("3.00"), Decimal(0))])
+    choice = {"source": story["credit"].pk, "target": invoice.pk, "full": "1"}
+    confirm = staff.post(f"/customers/{c}/allocate/", choice)
+    assert confirm.status_code == 200 and b"Apply \xc2\xa33.00?" in confirm.content
+    staff.post(f"/customers/{c}/allocate/", {**choice, "answer": "no"})
+    invoice.refresh_from_db()
+    assert invoice.outstanding_minor == 300
+    staff.post(
+        f"/customers/{c}/allocate/",
+        {"source": story["credit"].pk, "target": invoice.pk, "amount": "3.00", "answer": "yes"},
+    )
+    invoice.refresh_from_db()
+    assert invoice.outstanding_minor == 0
+
+
+def test_allocate_refuses_more_than_outstanding(staff: Client, story: dict[str, Any]) -> None:
+    c = story["customer"].pk
+    invoice = documents.create_invoice(c, [documents.LineInput("Fuse", Decimal(1), Decimal("3.00"), Decimal(0))])
+    response = staff.post(
+        f"/customers/{c}/allocate/", {"source": story["credit"].pk, "target": invoice.pk, "amount": "4.00"}
+    )
+    assert response.status_code == 422 and b'id="amount-error"' in response.content
+    missing = staff.post(f"/customers/{c}/allocate/", {"target": invoice.pk})
+    assert missing.status_code == 422 and b'id="source-error"' in missing.content
+
+
+def test_refund_os_lists_the_credit_note_with_five_pounds_outstanding(staff: Client, story: dict[str, Any]) -> None:
+    page = staff.get(f"/customers/{story['customer'].pk}/refund/").content.decode()
+    assert story["credit"].number in page and "£25.00" in page and "£5.00" in page
+    assert f'value="{story["bank"].pk}" selected' in page
+    assert "Refund Credit Note" in page
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"amount": "5.01"}, "amount"),
+        ({"amount": "-1"}, "amount"),
+        ({"amount": "five"}, "amount"),
+        ({"bank_account": ""}, "bank_account"),
+        ({"source": ""}, "source"),
+    ],
+)
+def test_refund_os_refuses_bad_choices(staff: Client, story: dict[str, Any], form: dict, field: str) -> None:
+    choice = {"source": story["credit"].pk, "bank_account": story["bank"].pk, **form}
+    for answer in ("", "yes"):
+        response = staff.post(f"/customers/{story['customer'].pk}/refund/", {**choice, "answer": answer})
+        assert response.status_code == 422
+        assert f'id="{field}-error"'.encode() in response.content
+    assert _count(DocumentType.REFUND) == 0
+
+
+def test_refund_os_refuses_a_bank_account_in_another_currency(staff: Client, story: dict[str, Any], bank: dict) -> None:
+    choice = {"source": story["credit"].pk, "bank_account": bank[("EUR", "Main EUR")].pk}
+    response = staff.post(f"/customers/{story['customer'].pk}/refund/", choice)
+    assert response.status_code == 422 and b'id="bank_account-error"' in response.content
+
+
+def test_refund_os_asks_and_no_changes_nothing(staff: Client, story: dict[str, Any]) -> None:
+    choice = {"source": story["credit"].pk, "bank_account": story["bank"].pk}
+    confirm = staff.post(f"/customers/{story['customer'].pk}/refund/", choice)
+    assert confirm.status_code == 200 and b"Create a new refund?" in confirm.content
+    answer = staff.post(f"/customers/{story['customer'].pk}/refund/", {**choice, "amount": "5.00", "answer": "no"})
+    assert answer.status_code == 302
+    assert _count(DocumentType.REFUND) == 0
+
+
+def test_refund_os_yes_creates_the_refund(staff: Client, story: dict[str, Any]) -> None:
+    pytest.importorskip("receivables.refunds.services")
+    choice = {"source": story["credit"].pk, "bank_account": story["bank"].pk, "amount": "5.00", "answer": "yes"}
+    answer = staff.post(f"/customers/{story['customer'].pk}/refund/", choice)
+    assert answer.status_code == 302
+    refund = Document.objects.get(type=DocumentType.REFUND)
+    story["credit"].refresh_from_db()
+    assert (refund.total_minor, story["credit"].outstanding_minor) == (500, 0)
+    page = staff.get(answer["Location"]).content.decode()
+    assert refund.number in page
+    assert ledger_is_clean() == {}
+
+
+def test_viewers_cannot_write(story: dict[str, Any]) -> None:
+    viewer = Client()
+    viewer.force_login(make_user("val", "viewer"))
+    assert viewer.get(f"/customers/{story['customer'].pk}/refund/").status_code == 200
+    response = viewer.post(f"/customers/{story['customer'].pk}/payment/", {"amount": "1.00", "method": "cash"})
+    assert response.status_code == 403
+
+
+def test_pdfs_download(staff: Client, story: dict[str, Any]) -> None:
+    pytest.importorskip("weasyprint")
+    for path in (
+        f"/documents/{story['invoice'].pk}.pdf",
+        f"/documents/{story['credit'].pk}.pdf",
+        f"/customers/{story['customer'].pk}/statement.pdf",
+    ):
+        response = staff.get(path)
+        assert response.status_code == 200, path
+        assert response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF")
+
+
+def test_statement_range_errors_are_shown(staff: Client, story: dict[str, Any]) -> None:
+    c = story["customer"].pk
+    bad = staff.get(f"/customers/{c}/accounts/?from=2026-02-30")
+    assert bad.status_code == 422 and b'id="from-error"' in bad.content
+    backwards = staff.get(f"/customers/{c}/accounts/?from=2026-05-01&to=2026-01-01")
+    assert backwards.status_code == 422 and b'id="from-error"' in backwards.content
