@@ -146,7 +146,7 @@ def test_forms_refuse_bad_input_beside_the_field(
 ) -> None:
     before = _count(doc_type)
     response = staff.post(f"/customers/{story['customer'].pk}/{path}/", form)
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert f'id="{field}-error"'.encode() in response.content
     assert _count(doc_type) == before
 
@@ -189,9 +189,9 @@ def test_allocate_refuses_more_than_outstanding(staff: Client, story: dict[str, 
     response = staff.post(
         f"/customers/{c}/allocate/", {"source": story["credit"].pk, "target": invoice.pk, "amount": "4.00"}
     )
-    assert response.status_code == 422 and b'id="amount-error"' in response.content
+    assert response.status_code == 200 and b'id="amount-error"' in response.content
     missing = staff.post(f"/customers/{c}/allocate/", {"target": invoice.pk})
-    assert missing.status_code == 422 and b'id="source-error"' in missing.content
+    assert missing.status_code == 200 and b'id="source-error"' in missing.content
 
 
 def test_refund_os_lists_the_credit_note_with_five_pounds_outstanding(staff: Client, story: dict[str, Any]) -> None:
@@ -199,6 +199,8 @@ def test_refund_os_lists_the_credit_note_with_five_pounds_outstanding(staff: Cli
     assert story["credit"].number in page and "£25.00" in page and "£5.00" in page
     assert f'value="{story["bank"].pk}" selected' in page
     assert "Refund Credit Note" in page
+    accounts = staff.get(f"/customers/{story['customer'].pk}/accounts/").content.decode()
+    assert f'href="/customers/{story["customer"].pk}/refund/">Refund O/S' in accounts
 
 
 @pytest.mark.parametrize(
@@ -215,7 +217,7 @@ def test_refund_os_refuses_bad_choices(staff: Client, story: dict[str, Any], for
     choice = {"source": story["credit"].pk, "bank_account": story["bank"].pk, **form}
     for answer in ("", "yes"):
         response = staff.post(f"/customers/{story['customer'].pk}/refund/", {**choice, "answer": answer})
-        assert response.status_code == 422
+        assert response.status_code == 200
         assert f'id="{field}-error"'.encode() in response.content
     assert _count(DocumentType.REFUND) == 0
 
@@ -223,7 +225,7 @@ def test_refund_os_refuses_bad_choices(staff: Client, story: dict[str, Any], for
 def test_refund_os_refuses_a_bank_account_in_another_currency(staff: Client, story: dict[str, Any], bank: dict) -> None:
     choice = {"source": story["credit"].pk, "bank_account": bank[("EUR", "Main EUR")].pk}
     response = staff.post(f"/customers/{story['customer'].pk}/refund/", choice)
-    assert response.status_code == 422 and b'id="bank_account-error"' in response.content
+    assert response.status_code == 200 and b'id="bank_account-error"' in response.content
 
 
 def test_refund_os_asks_and_no_changes_nothing(staff: Client, story: dict[str, Any]) -> None:
@@ -272,6 +274,6 @@ def test_pdfs_download(staff: Client, story: dict[str, Any]) -> None:
 def test_statement_range_errors_are_shown(staff: Client, story: dict[str, Any]) -> None:
     c = story["customer"].pk
     bad = staff.get(f"/customers/{c}/accounts/?from=2026-02-30")
-    assert bad.status_code == 422 and b'id="from-error"' in bad.content
+    assert bad.status_code == 200 and b'id="from-error"' in bad.content
     backwards = staff.get(f"/customers/{c}/accounts/?from=2026-05-01&to=2026-01-01")
-    assert backwards.status_code == 422 and b'id="from-error"' in backwards.content
+    assert backwards.status_code == 200 and b'id="from-error"' in backwards.content

@@ -61,7 +61,7 @@ def accounts(request: HttpRequest, customer_id: int) -> HttpResponse:
         "errors": errors,
         "range": {name: request.GET.get(name, "") for name in ("from", "to")},
     }
-    return render(request, "backoffice/accounts/accounts.html", context, status=422 if errors else 200)
+    return render(request, "backoffice/accounts/accounts.html", context)
 
 
 def _accounts_url(customer: Customer) -> str:
@@ -87,7 +87,7 @@ def _form_screen(
             return redirect(_accounts_url(customer))
     values = request.POST if request.method == "POST" else context.pop("initial", {})
     page = {"customer": customer, "errors": errors, "values": values, **context}
-    return render(request, template, page, status=422 if errors else 200)
+    return render(request, template, page)
 
 
 def _optional_id(post: QueryDict, field: str) -> int | None:

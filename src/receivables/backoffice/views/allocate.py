@@ -68,4 +68,4 @@ def allocate(request: HttpRequest, customer_id: int) -> HttpResponse:
         "errors": errors,
         "values": request.POST,
     }
-    return render(request, "backoffice/accounts/allocate.html", context, status=422 if errors else 200)
+    return render(request, "backoffice/accounts/allocate.html", context)

@@ -42,7 +42,11 @@ def staff_view(roles: tuple[str, ...] | None = None) -> Callable[[View], View]:
 
 
 def form_errors(error: ReceivablesError, fields: Iterable[str]) -> dict[str, str]:
-    """A refusal shown next to the input it names, or above the form when no input matches."""
+    """A refusal shown next to the input it names, or above the form when no input matches.
+
+    The form comes back with status 200, as Django's own forms do: browsers log a 4xx page
+    as a console error, and the page itself says what went wrong.
+    """
     if error.field and error.field in set(fields):
         return {error.field: error.detail}
     return {"form": str(error)}

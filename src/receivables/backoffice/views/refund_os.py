@@ -74,4 +74,4 @@ def refund_os(request: HttpRequest, customer_id: int) -> HttpResponse:
         "errors": errors,
         "values": request.POST if request.method == "POST" else {"bank_account": default},
     }
-    return render(request, "backoffice/refunds/refund_os.html", context, status=422 if errors else 200)
+    return render(request, "backoffice/refunds/refund_os.html", context)

@@ -115,4 +115,4 @@ def cancel_wizard(request: HttpRequest, subscription_id: int) -> HttpResponse:
         "give_backs": GIVE_BACK_LABELS.items(),
         "reasons": REASONS,
     }
-    return render(request, "backoffice/subscriptions/cancel.html", context, status=422 if errors else 200)
+    return render(request, "backoffice/subscriptions/cancel.html", context)
