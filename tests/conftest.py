@@ -17,8 +17,20 @@ from receivables.customers import services as customer_services
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 needs_postgres = pytest.mark.skipif(
-    not ON_POSTGRES, reason="needs concurrent writers on a real server: set DATABASE_URL to PostgreSQL"
+    not ON_POSTGRES, reason="PostgreSQL only (concurrent writers, triggers): set DATABASE_URL to a PostgreSQL server"
 )
+
+
+@pytest.fixture(autouse=True)
+def one_person_may_pay_refunds(settings: Any) -> None:
+    """Stories told by one user pay their own refunds; maker–checker has its own tests."""
+    settings.REFUND_APPROVAL_THRESHOLD = "*=none"
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(settings: Any) -> None:
+    """Argon2 is deliberately slow; tests that make users by the dozen need not pay for it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -35,7 +47,8 @@ class ApiClient:
         self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
 
     def _answer(self, response: Any) -> Answer:
-        body = json.loads(response.content) if response.content else None
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        body = json.loads(response.content) if is_json and response.content else response.content.decode()
         return Answer(response.status_code, body)
 
     def get(self, path: str, **params: Any) -> Answer:

@@ -3,24 +3,93 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from receivables.core import context
 from receivables.core.errors import ReceivablesError
+from receivables.core.permissions import ADMIN, APPROVE, EDIT_REFUND, READ, WRITE, can
+from receivables.core.roles import role_of
 from receivables.core.tokens import user_for_token
 
 logger = logging.getLogger(__name__)
 
 
+# The capability each route needs. A route missing here is refused to everyone (and the
+# authorisation test fails), so a new route cannot ship without a rule.
+ROUTE_RULES: dict[tuple[str, str], str] = {
+    ("GET", "/customers"): READ,
+    ("POST", "/customers"): WRITE,
+    ("GET", "/customers/{customer_id}"): READ,
+    ("GET", "/bank-accounts"): READ,
+    ("POST", "/bank-accounts"): ADMIN,
+    ("POST", "/invoices"): WRITE,
+    ("POST", "/debit-memos"): WRITE,
+    ("POST", "/payments"): WRITE,
+    ("POST", "/credit-notes"): WRITE,
+    ("GET", "/documents/{document_id}"): READ,
+    ("POST", "/documents/{document_id}/release"): WRITE,
+    ("POST", "/allocations"): WRITE,
+    ("POST", "/allocations/{allocation_id}/reverse"): WRITE,
+    ("GET", "/customers/{customer_id}/refundables"): READ,
+    ("GET", "/customers/{customer_id}/statement"): READ,
+    ("GET", "/customers/{customer_id}/summary"): READ,
+    ("GET", "/customers/{customer_id}/aged-receivables"): READ,
+    ("GET", "/aged-receivables"): READ,
+    ("GET", "/ledger/trial-balance"): READ,
+    ("GET", "/ledger/verify"): READ,
+    ("GET", "/plans"): READ,
+    ("POST", "/plans"): ADMIN,
+    ("GET", "/plans/{plan_id}"): READ,
+    ("POST", "/plans/{plan_id}/versions"): ADMIN,
+    ("POST", "/subscriptions"): WRITE,
+    ("GET", "/subscriptions/{subscription_id}"): READ,
+    ("GET", "/customers/{customer_id}/subscriptions"): READ,
+    ("GET", "/subscriptions/{subscription_id}/cancellation-quote"): READ,
+    ("POST", "/subscriptions/{subscription_id}/cancel"): WRITE,
+    ("GET", "/orders/{order_id}"): READ,
+    ("POST", "/refunds"): WRITE,
+    ("GET", "/refunds"): READ,
+    ("GET", "/refunds/{refund_id}"): READ,
+    ("PATCH", "/refunds/{refund_id}"): EDIT_REFUND,
+    ("POST", "/refunds/{refund_id}/process"): APPROVE,
+    ("POST", "/refunds/{refund_id}/approve"): APPROVE,
+    ("POST", "/refunds/{refund_id}/reject"): APPROVE,
+    ("POST", "/refunds/{refund_id}/cancel"): APPROVE,
+    ("GET", "/customers/{customer_id}/transactions"): READ,
+    ("GET", "/audit"): READ,
+    ("GET", "/audit.csv"): READ,
+    ("GET", "/api-tokens"): ADMIN,
+    ("POST", "/api-tokens"): ADMIN,
+    ("POST", "/api-tokens/{prefix}/revoke"): ADMIN,
+}
+
+_ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+def route_of(request: HttpRequest) -> str:
+    """The API path pattern of a request, as django-ninja names it: /refunds/{refund_id}/process."""
+    match = request.resolver_match
+    route = match.route if match else ""
+    return "/" + _ROUTE_PARAMETER.sub(r"{\1}", route.removeprefix("api/v1/"))
+
+
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = user_for_token(token)
-        if user is not None:
-            request.user = user
+        found = user_for_token(token)
+        if found is None:
+            return None
+        user, prefix = found
+        request.user = user
+        context.set_user(user, f"token:{prefix}")
+        needed = ROUTE_RULES.get((request.method or "", route_of(request)))
+        if needed is None or not can(user, needed):
+            raise AuthorizationError(403, f"the {role_of(user) or 'user'} role may not do this")
         return user
 
 
@@ -38,6 +107,8 @@ STATUS_OF_CODE: dict[str, int] = {
     "invalid_json": 400,
     "idempotency_key_reused": 409,
     "request_in_progress": 409,
+    "approval_required": 403,
+    "self_approval": 403,
 }
 
 
@@ -146,11 +217,13 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from receivables.core.api import router as core_router
     from receivables.customers.api import router as customers_router
     from receivables.documents.api import router as documents_router
     from receivables.ledger.api import router as ledger_router
     from receivables.refunds.api import router as refunds_router
 
+    api.add_router("", core_router)
     api.add_router("", customers_router)
     api.add_router("", documents_router)
     api.add_router("", ledger_router)

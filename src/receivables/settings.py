@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "receivables.customers",
     "receivables.documents",
     "receivables.gateways",
+    "receivables.refunds",
     "receivables.backoffice",
 ]
 
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "receivables.core.request_context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -132,6 +134,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # The business's own settings.
 RECEIVABLES_BASE_CURRENCY = os.environ.get("RECEIVABLES_BASE_CURRENCY", "GBP")
 RECEIVABLES_GATEWAY = os.environ.get("RECEIVABLES_GATEWAY", "receivables.gateways.sandbox.SandboxGateway")
+# An Idempotency-Key claim still unanswered after this long belongs to a request that died
+# (a crash, a killed worker); a retry with the same key may take it over. Longer than any request.
+RECEIVABLES_IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("RECEIVABLES_IDEMPOTENCY_STALE_SECONDS", "300"))
+
+# Refunds at or above this amount (per currency, "*" for the rest) need a second person:
+# their creator cannot process them. "GBP=250.00,*=0"; the default 0 means always.
+REFUND_APPROVAL_THRESHOLD = os.environ.get("REFUND_APPROVAL_THRESHOLD", "*=0")
 
 LOGGING = {
     "version": 1,

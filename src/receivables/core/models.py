@@ -42,3 +42,35 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_once_per_scope")]
+
+
+class AuditEntry(models.Model):
+    """One state change: who, through what, when, to which object, before and after.
+
+    Append-only: nothing in the code updates or deletes a row, and on PostgreSQL a trigger
+    refuses UPDATE and DELETE outright.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    via = models.CharField(max_length=40, blank=True, default="")
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    client_address = models.CharField(max_length=64, blank=True, default="")
+    action = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40)
+    object_label = models.CharField(max_length=60, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    comment = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "id"], name="audit_object")]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_label}"

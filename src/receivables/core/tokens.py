@@ -7,8 +7,10 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
+from receivables.core import audit
 from receivables.core.models import ApiToken
 
 TOKEN_PREFIX = "rcv_"
@@ -23,11 +25,21 @@ def create_token(user: AbstractBaseUser, *, expires_in_days: int | None = None) 
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     expires_at = timezone.now() + datetime.timedelta(days=expires_in_days) if expires_in_days else None
-    ApiToken.objects.create(user=user, prefix=prefix, digest=_digest(token), expires_at=expires_at)
+    record = ApiToken.objects.create(user=user, prefix=prefix, digest=_digest(token), expires_at=expires_at)
+    audit.record("api_token.create", record, before=None, after=_state(record), label=f"token {prefix}")
     return token
 
 
-def user_for_token(token: str) -> AbstractBaseUser | None:
+def _state(record: ApiToken) -> dict:
+    return audit.snapshot(record, ("user", "prefix", "expires_at", "revoked_at"))
+
+
+def prefix_of(token: str) -> str:
+    return token.removeprefix(TOKEN_PREFIX).partition("_")[0]
+
+
+def user_for_token(token: str) -> tuple[AbstractBaseUser, str] | None:
+    """The active user a live token belongs to, with the token's prefix; None otherwise."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     record = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
@@ -38,8 +50,16 @@ def user_for_token(token: str) -> AbstractBaseUser | None:
         return None
     if record.last_used_at is None or now - record.last_used_at > datetime.timedelta(minutes=5):
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
-    return record.user
+    return record.user, record.prefix
 
 
+@transaction.atomic
 def revoke(prefix: str) -> bool:
-    return bool(ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    record = ApiToken.objects.select_for_update().filter(prefix=prefix, revoked_at__isnull=True).first()
+    if record is None:
+        return False
+    before = _state(record)
+    record.revoked_at = timezone.now()
+    record.save(update_fields=["revoked_at"])
+    audit.record("api_token.revoke", record, before=before, after=_state(record), label=f"token {prefix}")
+    return True

@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
-from receivables.core import inputs
+from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.core.numbering import next_number
 from receivables.customers.models import BankAccount, Customer
@@ -131,7 +131,28 @@ def issue(
         **fields,
     )
     _move_balance(customer, _signed(document))
+    audit.record(f"{doc_type}.create", document, before=None, after=audited(document), user=user)
     return document
+
+
+AUDITED_FIELDS = (
+    "type",
+    "number",
+    "customer",
+    "date",
+    "currency",
+    "total_minor",
+    "outstanding_minor",
+    "status",
+    "bank_account",
+    "previous_transaction",
+    "source",
+    "failure_reason",
+)
+
+
+def audited(document: Document) -> dict:
+    return audit.snapshot(document, AUDITED_FIELDS)
 
 
 def _store_lines(document: Document, lines: list[LineInput], amounts: list[invoicing.LineAmounts]) -> None:
@@ -341,8 +362,10 @@ def release_credit(document_id: int, *, user: object = None) -> Document:
     document = lock_documents(document.pk)[document.pk]
     if document.type not in CREDITS or document.status != Status.HOLD:
         raise Conflict("not_on_hold", "only a credit document on hold can be released", "document")
+    before = audited(document)
     Document.objects.filter(pk=document.pk).update(status=Status.OPEN)
     document.status = Status.OPEN
+    audit.record(f"{document.type}.release", document, before=before, after=audited(document), user=user)
     if customer.auto_apply:
         apply_credits_oldest_first(customer, user=user)
     return document
@@ -358,14 +381,16 @@ def cancel_held_credit(document_id: int, *, user: object = None) -> Document:
         raise Conflict("not_on_hold", "only a credit document on hold can be cancelled", "document")
     if document.transactions.exists():
         raise Conflict("touched_gateway", "the document has gateway transactions", "document")
-    withdraw(customer, document, f"{document.number} cancelled")
+    withdraw(customer, document, f"{document.number} cancelled", user=user)
     return document
 
 
-def withdraw(customer: Customer, document: Document, memo: str) -> None:
+def withdraw(customer: Customer, document: Document, memo: str, *, user: object = None) -> None:
     """Cancel a locked document: kept for the record, counted in no balance, its entries reversed."""
+    before = audited(document)
     Document.objects.filter(pk=document.pk).update(status=Status.CANCELLED)
     document.status = Status.CANCELLED
+    audit.record(f"{document.type}.cancel", document, before=before, after=audited(document), user=user)
     _move_balance(customer, -_signed(document))
     for entry in document.journal_entries.filter(reverses__isnull=True, reversed_by__isnull=True):
         ledger.reverse(entry, inputs.date(None), memo)
@@ -420,7 +445,19 @@ def apply(source: Document, target: Document, amount: Money, *, user: object = N
     )
     _settle(source, amount.minor)
     _settle(target, amount.minor)
+    audit.record(
+        "allocation.create",
+        allocation,
+        before=None,
+        after=_allocation_state(allocation),
+        user=user,
+        label=f"{source.number} → {target.number}",
+    )
     return allocation
+
+
+def _allocation_state(allocation: Allocation) -> dict:
+    return audit.snapshot(allocation, ("source", "target", "amount_minor", "reversal_of"))
 
 
 @transaction.atomic
@@ -466,6 +503,13 @@ def undo_allocation(allocation: Allocation, *, user: object = None) -> Allocatio
     )
     _settle(locked[allocation.source_id], -allocation.amount_minor)
     _settle(locked[allocation.target_id], -allocation.amount_minor)
+    audit.record(
+        "allocation.reverse",
+        allocation,
+        before=_allocation_state(allocation),
+        after=_allocation_state(reversal),
+        user=user,
+    )
     return reversal
 
 

@@ -78,6 +78,20 @@ def process_refund(request: HttpRequest, refund_id: int) -> dict:
     return document_out(services.process_refund(refund_id, user=request.user))
 
 
+class DecisionIn(StrictIn):
+    comment: str = Field("", max_length=500)
+
+
+@router.post("/refunds/{refund_id}/approve", response={200: DocumentOut, **ERRORS})
+def approve_refund(request: HttpRequest, refund_id: int, body: DecisionIn) -> dict:
+    return document_out(services.approve_refund(refund_id, user=request.user, comment=body.comment))
+
+
+@router.post("/refunds/{refund_id}/reject", response={200: DocumentOut, **ERRORS})
+def reject_refund(request: HttpRequest, refund_id: int, body: DecisionIn) -> dict:
+    return document_out(services.reject_refund(refund_id, user=request.user, comment=body.comment))
+
+
 @router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut, **ERRORS})
 def cancel_refund(request: HttpRequest, refund_id: int) -> dict:
     return document_out(services.cancel_refund(refund_id, user=request.user))

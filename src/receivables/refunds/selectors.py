@@ -16,3 +16,18 @@ def refunds(status: str | None = None) -> QuerySet[Document]:
 
 def held_refunds() -> QuerySet[Document]:
     return refunds(Status.HOLD).order_by("date", "id")
+
+
+def approvers_for(refund: Document) -> list[str]:
+    """Who may approve or process this refund: approvers and admins other than its creator."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=["approver", "admin"]))
+    )
+    if refund.created_by_id is not None:
+        users = users.exclude(pk=refund.created_by_id)
+    return sorted(set(users.values_list("username", flat=True)))

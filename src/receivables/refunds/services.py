@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from receivables.core import inputs
+from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.customers.models import BankAccount, Customer
 from receivables.customers.selectors import default_bank_account
@@ -25,7 +26,8 @@ from receivables.gateways.protocol import GatewayResult
 from receivables.gateways.selectors import RESERVING
 from receivables.ledger import services as ledger
 from receivables.money import Money
-from receivables.rules import posting
+from receivables.refunds.models import Decision, RefundApproval
+from receivables.rules import approval, posting
 
 
 def _load(document_id: int, field: str) -> Document:
@@ -161,8 +163,10 @@ def set_transaction(refund_id: int, transaction_id: int | None, *, user: object 
         raise Conflict("refund_not_on_hold", f"the refund is {refund.status}; only a held refund can change", "status")
     amount = Money(refund.total_minor, refund.currency)
     charge = _lock_charge(transaction_id, customer, amount, refund) if transaction_id is not None else None
+    before = documents.audited(refund)
     Document.objects.filter(pk=refund.pk).update(previous_transaction=charge)
     refund.previous_transaction = charge
+    audit.record("refund.update", refund, before=before, after=documents.audited(refund), user=user)
     return refund
 
 
@@ -205,6 +209,7 @@ def _start_processing(refund_id: int, user: object) -> tuple[Document, ETransact
         raise Conflict("refund_in_progress", "the refund is already being processed", "status")
     if refund.status not in (Status.HOLD, Status.FAILED):
         raise Conflict("refund_not_processable", f"the refund is {refund.status}", "status")
+    _check_second_person(refund, user)
     if refund.previous_transaction_id is None:
         if refund.standalone:
             raise Conflict("transaction_required", "choose the previous e-transaction first", "transaction")
@@ -222,15 +227,17 @@ def _start_processing(refund_id: int, user: object) -> tuple[Document, ETransact
         parent=charge,
         document=refund,
     )
-    _set_status(refund, Status.PROCESSING, failure_reason="")
+    _set_status(refund, Status.PROCESSING, user=user, failure_reason="")
     return refund, etx
 
 
-def _set_status(refund: Document, status: str, **fields: object) -> None:
+def _set_status(refund: Document, status: str, *, user: object, comment: str = "", **fields: object) -> None:
+    before = documents.audited(refund)
     Document.objects.filter(pk=refund.pk).update(status=status, **fields)
     refund.status = status
     for name, value in fields.items():
         setattr(refund, name, value)
+    audit.record(f"refund.{status}", refund, before=before, after=documents.audited(refund), user=user, comment=comment)
 
 
 def _mark_paid(customer: Customer, refund: Document, cash_account: str, user: object) -> None:
@@ -238,11 +245,67 @@ def _mark_paid(customer: Customer, refund: Document, cash_account: str, user: ob
     _set_status(
         refund,
         Status.REFUNDED,
+        user=user,
         processed_at=timezone.now(),
         processed_by=user if getattr(user, "pk", None) else None,
         failure_reason="",
     )
     ledger.post(inputs.date(None), f"{refund.number} paid", posting.refund_paid(amount, cash_account), refund.pk)
+
+
+def needs_approval(refund: Document) -> bool:
+    thresholds = approval.parse_thresholds(settings.REFUND_APPROVAL_THRESHOLD)
+    return approval.needs_second_person(Money(refund.total_minor, refund.currency), thresholds)
+
+
+def _approved_by_another(refund: Document) -> bool:
+    decisions = RefundApproval.objects.filter(refund=refund).exclude(user_id=refund.created_by_id)
+    latest = decisions.order_by("-id").first()
+    return latest is not None and latest.decision == Decision.APPROVED
+
+
+def _check_second_person(refund: Document, user: object) -> None:
+    """Above the threshold the creator may not pay their own refund; processing by another approves it."""
+    if not needs_approval(refund) or _approved_by_another(refund):
+        return
+    if refund.created_by_id is not None and getattr(user, "pk", None) == refund.created_by_id:
+        raise ReceivablesError(
+            "approval_required", "another approver must approve or process a refund you created", "status"
+        )
+    if getattr(user, "pk", None) is not None:
+        _decide(refund, user, Decision.APPROVED, "approved by processing")
+
+
+def _decide(refund: Document, user: object, decision: str, comment: str) -> None:
+    RefundApproval.objects.create(refund=refund, user=user, decision=decision, comment=comment)
+    audit.record(f"refund.{decision}", refund, before=None, after={"decision": decision}, user=user, comment=comment)
+
+
+def _lock_for_decision(refund_id: int, user: object) -> tuple[Customer, Document]:
+    customer, refund = _lock_refund(refund_id)
+    if refund.status not in (Status.HOLD, Status.FAILED):
+        raise Conflict("refund_not_pending", f"the refund is {refund.status}", "status")
+    if getattr(user, "pk", None) is None or user.pk == refund.created_by_id:  # type: ignore[attr-defined]
+        raise ReceivablesError(
+            "self_approval", "a refund is approved or rejected by someone other than its creator", "status"
+        )
+    return customer, refund
+
+
+@transaction.atomic
+def approve_refund(refund_id: int, *, user: object, comment: str = "") -> Document:
+    _, refund = _lock_for_decision(refund_id, user)
+    _decide(refund, user, Decision.APPROVED, inputs.text(comment, "comment", max_length=500, required=False))
+    return refund
+
+
+@transaction.atomic
+def reject_refund(refund_id: int, *, user: object, comment: str) -> Document:
+    """Reject and cancel: the reservation returns to the source."""
+    customer, refund = _lock_for_decision(refund_id, user)
+    _decide(refund, user, Decision.REJECTED, inputs.text(comment, "comment", max_length=500))
+    _withdraw_refund(customer, refund, user)
+    return refund
 
 
 @transaction.atomic
@@ -258,9 +321,9 @@ def settle_refund(etx_id: int, result: GatewayResult, *, user: object = None) ->
     if result.status == "succeeded":
         _mark_paid(customer, refund, posting.CARD_GATEWAY_CLEARING, user)
     elif result.status == "declined":
-        _set_status(refund, Status.FAILED, failure_reason=result.reason[:200] or "declined")
+        _set_status(refund, Status.FAILED, user=user, failure_reason=result.reason[:200] or "declined")
     else:
-        _set_status(refund, Status.PROCESSING, failure_reason=f"outcome unknown: {result.reason}"[:200])
+        _set_status(refund, Status.PROCESSING, user=user, failure_reason=f"outcome unknown: {result.reason}"[:200])
     return refund
 
 
@@ -270,9 +333,13 @@ def cancel_refund(refund_id: int, *, user: object = None) -> Document:
     customer, refund = _lock_refund(refund_id)
     if refund.status not in (Status.HOLD, Status.FAILED):
         raise Conflict("refund_not_cancellable", f"the refund is {refund.status}", "status")
+    _withdraw_refund(customer, refund, user)
+    return refund
+
+
+def _withdraw_refund(customer: Customer, refund: Document, user: object) -> None:
     reservation = Allocation.objects.filter(target=refund, reversal_of__isnull=True, reversed_by__isnull=True).first()
     if reservation is not None:
         documents.undo_allocation(reservation, user=user)
         refund.refresh_from_db()
-    documents.withdraw(customer, refund, f"{refund.number} cancelled")
-    return refund
+    documents.withdraw(customer, refund, f"{refund.number} cancelled", user=user)

@@ -1,0 +1,154 @@
+"""The audit trail and API tokens over the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from receivables.core import audit, tokens
+from receivables.core.errors import NotFound
+from receivables.core.models import ApiToken, AuditEntry
+from receivables.core.schemas import ERRORS, StrictIn
+
+router = Router(tags=["audit and access"])
+
+
+class AuditOut(Schema):
+    id: int
+    at: str
+    actor: str
+    via: str
+    request_id: str
+    client_address: str
+    action: str
+    object: str
+    object_label: str
+    before: dict | None
+    after: dict | None
+    comment: str
+
+
+class AuditList(Schema):
+    items: list[AuditOut]
+
+
+def audit_out(entry: AuditEntry) -> dict:
+    return {
+        "id": entry.pk,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor_name,
+        "via": entry.via,
+        "request_id": entry.request_id,
+        "client_address": entry.client_address,
+        "action": entry.action,
+        "object": f"{entry.object_type}:{entry.object_id}",
+        "object_label": entry.object_label,
+        "before": entry.before,
+        "after": entry.after,
+        "comment": entry.comment,
+    }
+
+
+def _entries(object_ref: str, limit: int) -> list[AuditEntry]:
+    if object_ref:
+        object_type, _, object_id = object_ref.partition(":")
+        return list(audit.entries_for(object_type, object_id)[:limit])
+    return list(AuditEntry.objects.order_by("-id")[:limit])
+
+
+@router.get("/audit", response={200: AuditList, **ERRORS})
+def audit_trail(
+    request: HttpRequest,
+    object: str = Query("", max_length=80),  # noqa: A002 - the contract's name
+    limit: int = Query(200, ge=1, le=5000),
+) -> dict:
+    """Every change, newest first; ``object=document:42`` for one object's history, oldest first."""
+    return {"items": [audit_out(e) for e in _entries(object, limit)]}
+
+
+@router.get("/audit.csv", response={200: None, **ERRORS})
+def audit_csv(
+    request: HttpRequest,
+    object: str = Query("", max_length=80),  # noqa: A002
+    limit: int = Query(5000, ge=1, le=100000),
+) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    columns = list(AuditOut.model_fields)
+    writer.writerow(columns)
+    for entry in _entries(object, limit):
+        row = audit_out(entry)
+        writer.writerow([row[c] for c in columns])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+    return response
+
+
+class TokenIn(StrictIn):
+    user: str = Field(max_length=150)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenCreated(Schema):
+    token: str
+    prefix: str
+    user: str
+    expires_at: str | None
+
+
+class TokenOut(Schema):
+    prefix: str
+    user: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class TokenList(Schema):
+    items: list[TokenOut]
+
+
+def _when(value: object) -> str | None:
+    return value.isoformat() if value else None  # type: ignore[attr-defined]
+
+
+def token_out(record: ApiToken) -> dict:
+    return {
+        "prefix": record.prefix,
+        "user": record.user.get_username(),
+        "created_at": record.created_at.isoformat(),
+        "expires_at": _when(record.expires_at),
+        "revoked_at": _when(record.revoked_at),
+        "last_used_at": _when(record.last_used_at),
+    }
+
+
+@router.get("/api-tokens", response={200: TokenList, **ERRORS})
+def list_tokens(request: HttpRequest) -> dict:
+    return {"items": [token_out(t) for t in ApiToken.objects.select_related("user").order_by("-id")[:1000]]}
+
+
+@router.post("/api-tokens", response={201: TokenCreated, **ERRORS})
+def create_token(request: HttpRequest, body: TokenIn) -> Status:
+    """The token is shown here once; only its digest is kept."""
+    user = get_user_model().objects.filter(username=body.user, is_active=True).first()
+    if user is None:
+        raise NotFound("user", body.user, "user")
+    token = tokens.create_token(user, expires_in_days=body.expires_in_days)
+    record = ApiToken.objects.get(prefix=tokens.prefix_of(token))
+    return Status(
+        201, {"token": token, **{k: v for k, v in token_out(record).items() if k in TokenCreated.model_fields}}
+    )
+
+
+@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut, **ERRORS})
+def revoke_token(request: HttpRequest, prefix: str) -> dict:
+    if not tokens.revoke(prefix):
+        raise NotFound("api_token", prefix, "prefix")
+    return token_out(ApiToken.objects.select_related("user").get(prefix=prefix))
