@@ -3,11 +3,14 @@
 The key is claimed in its own committed row before the work starts, so a concurrent repeat
 sees the claim (409 ``request_in_progress``) instead of doing the work again. An answer
 that is not final (5xx, or a gateway outcome still unknown) releases the claim so the
-client can retry with the same key.
+client can retry with the same key. A claim whose request died with its process (a crash,
+a killed worker) is never finished: once it is older than any request can run
+(``RECEIVABLES_IDEMPOTENCY_STALE_SECONDS``) a retry takes it over.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import inspect
 import json
@@ -15,8 +18,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Status
 
 from receivables.core.errors import Conflict, ReceivablesError
@@ -49,8 +54,23 @@ def _claim(request: HttpRequest, key: str) -> IdempotencyRecord | Status:
     if existing.request_hash != fingerprint:
         raise Conflict("idempotency_key_reused", "this key was sent before with a different request", "Idempotency-Key")
     if existing.status_code is None:
+        if _take_over_abandoned(existing):
+            return existing
         raise Conflict("request_in_progress", "a request with this key is still being handled", "Idempotency-Key")
     return Status(existing.status_code, existing.response_body)
+
+
+def _take_over_abandoned(claim: IdempotencyRecord) -> bool:
+    """Renew a claim left by a request that can no longer be running; only one retry wins it."""
+    stale_after = datetime.timedelta(seconds=settings.RECEIVABLES_IDEMPOTENCY_STALE_SECONDS)
+    now = timezone.now()
+    if now - claim.created_at < stale_after:
+        return False
+    won = IdempotencyRecord.objects.filter(pk=claim.pk, status_code__isnull=True, created_at=claim.created_at).update(
+        created_at=now
+    )
+    claim.created_at = now
+    return won == 1
 
 
 def _body_of(result: Any) -> tuple[int, Any]:

@@ -1,0 +1,29 @@
+"""A sandbox gateway slow enough that a crash lands in the middle of refunds.
+
+The server subprocess imports it by path (RECEIVABLES_GATEWAY=tests.faults.slow_gateway.SlowSandbox,
+with the repo root on PYTHONPATH). The delays, in milliseconds, come from the environment so a test
+can place the crash before the gateway acts, while it acts, and after it answered.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from receivables.gateways.protocol import GatewayResult
+from receivables.gateways.sandbox import SandboxGateway
+from receivables.money import Money
+
+
+def _pause(name: str) -> None:
+    millis = int(os.environ.get(name, "0"))
+    if millis > 0:
+        time.sleep(millis / 1000)
+
+
+class SlowSandbox(SandboxGateway):
+    def refund(self, *, amount: Money, charge_reference: str, idempotency_key: str) -> GatewayResult:
+        _pause("FAULT_REFUND_DELAY_BEFORE_MS")
+        result = super().refund(amount=amount, charge_reference=charge_reference, idempotency_key=idempotency_key)
+        _pause("FAULT_REFUND_DELAY_AFTER_MS")
+        return result
