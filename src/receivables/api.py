@@ -222,11 +222,13 @@ def _register_routers() -> None:
     from receivables.documents.api import router as documents_router
     from receivables.ledger.api import router as ledger_router
     from receivables.refunds.api import router as refunds_router
+    from receivables.subscriptions.api import router as subscriptions_router
 
     api.add_router("", core_router)
     api.add_router("", customers_router)
     api.add_router("", documents_router)
     api.add_router("", ledger_router)
+    api.add_router("", subscriptions_router)
     api.add_router("", refunds_router)
 
 

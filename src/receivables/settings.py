@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "receivables.customers",
     "receivables.documents",
     "receivables.gateways",
+    "receivables.subscriptions",
     "receivables.refunds",
     "receivables.backoffice",
 ]

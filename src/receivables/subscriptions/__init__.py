@@ -1,0 +1,1 @@
+"""Service plans, subscriptions, orders (sales, renewal, cancellation), renewals and cancellation refunds."""

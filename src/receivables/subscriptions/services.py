@@ -1,0 +1,585 @@
+"""Writes for plans, subscriptions and orders: subscribing, renewing, cancelling.
+
+Card charges happen outside any database transaction (the gateway service records the
+e-transaction first, so a crash leaves something to reconcile). An order that charges a card
+is therefore three steps: (1) one transaction places the order and its invoice; (2) the
+charge, with a key derived from the subscription and period, so a rerun never charges twice;
+(3) one transaction applies the payment and moves the subscription on. Every step can be
+repeated: a rerun finds the order it placed and the charge it made.
+
+Locks follow the house order: the customer row, then the subscription row, then documents,
+then number sequences. The order number is always taken last.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+
+from receivables.core import inputs
+from receivables.core.errors import Conflict, NotFound, ReceivablesError
+from receivables.core.numbering import next_number
+from receivables.customers.selectors import get_customer
+from receivables.documents import services as documents
+from receivables.documents.models import Document
+from receivables.documents.services import LineInput
+from receivables.gateways import services as gateway_services
+from receivables.money import Money
+from receivables.refunds import services as refund_services
+from receivables.rules import invoicing, periods, refund_policy
+from receivables.subscriptions.models import (
+    Order,
+    OrderKind,
+    OrderStatus,
+    Plan,
+    PlanPeriod,
+    Subscription,
+    SubscriptionStatus,
+)
+from receivables.subscriptions.selectors import get_subscription
+
+MAX_PERIODS = 20
+GIVE_BACK = ("refund", "credit")
+
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodTerms:
+    duration: periods.Duration
+    setup_fee: Money
+    recurring_fee: Money
+    tax_rate: Decimal
+    policy: refund_policy.RefundPolicy
+
+
+def _policy(raw: dict, currency: str, field: str) -> refund_policy.RefundPolicy:
+    if not isinstance(raw, dict):
+        raise ReceivablesError("invalid_body", "must be an object", field)
+    days = raw.get("full_refund_days", 0)
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 36600:
+        raise ReceivablesError(
+            "invalid_days", "must be a whole number of days from 0 to 36600", f"{field}.full_refund_days"
+        )
+    after = inputs.choice(
+        raw.get("after_full_refund_period"), f"{field}.after_full_refund_period", refund_policy.AFTER_FULL_REFUND_PERIOD
+    )
+    non_refundable = inputs.money(
+        raw.get("non_refundable_amount") or "0", currency, f"{field}.non_refundable_amount", allow_zero=True
+    )
+    return refund_policy.RefundPolicy(non_refundable, days, after)
+
+
+def parse_periods(raw_periods: list[dict], currency: str, field: str = "periods") -> list[PeriodTerms]:
+    """Validate periods given as text; errors name e.g. ``periods[1].refund_policy.full_refund_days``."""
+    if not raw_periods:
+        raise ReceivablesError("required", "at least one period is needed", field)
+    if len(raw_periods) > MAX_PERIODS:
+        raise ReceivablesError("too_many_periods", f"at most {MAX_PERIODS} periods", field)
+    terms = []
+    for index, raw in enumerate(raw_periods):
+        where = f"{field}[{index}]"
+        try:
+            duration = periods.parse_duration(raw.get("duration"))
+        except periods.PeriodError as error:
+            raise ReceivablesError(error.code, str(error), f"{where}.duration") from None
+        terms.append(
+            PeriodTerms(
+                duration=duration,
+                setup_fee=inputs.money(raw.get("setup_fee") or "0", currency, f"{where}.setup_fee", allow_zero=True),
+                recurring_fee=inputs.money(raw.get("recurring_fee"), currency, f"{where}.recurring_fee"),
+                tax_rate=inputs.tax_rate(raw.get("tax_rate") or "0", f"{where}.tax_rate"),
+                policy=_policy(raw.get("refund_policy") or {}, currency, f"{where}.refund_policy"),
+            )
+        )
+    durations = [str(term.duration) for term in terms]
+    if len(set(durations)) != len(durations):
+        raise ReceivablesError("duplicate_period", "each period of a plan has its own duration", field)
+    return terms
+
+
+def _store_plan(name: str, currency: str, terms: list[PeriodTerms], *, user: object, previous: Plan | None) -> Plan:
+    plan = Plan.objects.create(
+        name=name,
+        currency=currency,
+        version=previous.version + 1 if previous else 1,
+        previous=previous,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    PlanPeriod.objects.bulk_create(
+        [
+            PlanPeriod(
+                plan=plan,
+                position=position,
+                duration=str(term.duration),
+                setup_fee_minor=term.setup_fee.minor,
+                recurring_fee_minor=term.recurring_fee.minor,
+                tax_rate=str(term.tax_rate),
+                non_refundable_minor=term.policy.non_refundable.minor,
+                full_refund_days=term.policy.full_refund_days,
+                after_full_refund_period=term.policy.after_full_refund_period,
+            )
+            for position, term in enumerate(terms, start=1)
+        ]
+    )
+    return plan
+
+
+@transaction.atomic
+def create_plan(name: str, currency: str, raw_periods: list[dict], *, user: object = None) -> Plan:
+    name = inputs.text(name, "name", max_length=200)
+    currency = inputs.currency(currency)
+    terms = parse_periods(raw_periods, currency)
+    return _store_plan(name, currency, terms, user=user, previous=None)
+
+
+@transaction.atomic
+def new_plan_version(plan_id: int, raw_periods: list[dict], *, name: str | None = None, user: object = None) -> Plan:
+    """Changed terms are a new version; subscriptions sold on the old one keep theirs."""
+    plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("plan", plan_id, "plan")
+    if not plan.is_current:
+        raise Conflict("plan_superseded", "this version was replaced; version the current one", "plan")
+    new_name = inputs.text(name, "name", max_length=200) if name is not None else plan.name
+    terms = parse_periods(raw_periods, plan.currency)
+    Plan.objects.filter(pk=plan.pk).update(is_current=False)
+    return _store_plan(new_name, plan.currency, terms, user=user, previous=plan)
+
+
+# --- subscribing -----------------------------------------------------------------------------
+
+
+def _sale_lines(period: PlanPeriod, start: datetime.date, end: datetime.date, *, setup: bool) -> list[LineInput]:
+    rate = Decimal(period.tax_rate)
+    currency = period.plan.currency
+    lines = []
+    if setup and period.setup_fee_minor:
+        price = Money(period.setup_fee_minor, currency).amount
+        lines.append(LineInput(f"Setup fee: {period.plan.name} ({period.duration})", Decimal(1), price, rate))
+    price = Money(period.recurring_fee_minor, currency).amount
+    label = f"{period.plan.name} ({period.duration}), {start.isoformat()} to {end.isoformat()}"
+    lines.append(LineInput(label, Decimal(1), price, rate))
+    return lines
+
+
+def _gross(line: LineInput, currency: str) -> Money:
+    return invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, currency).gross
+
+
+def _place_order(
+    subscription: Subscription, kind: str, start: datetime.date, end: datetime.date, *, auto_apply: bool, user: object
+) -> Order:
+    """Invoice the period and place the order, inside the caller's transaction."""
+    period = subscription.plan_period
+    currency = period.plan.currency
+    lines = _sale_lines(period, start, end, setup=kind == OrderKind.SALES)
+    invoice = documents.create_invoice(
+        subscription.customer_id, lines, date=start, description=f"{kind.capitalize()}: {lines[-1].description}"
+    )
+    if auto_apply:
+        # An auto-apply customer's open credits may already have paid part of the invoice.
+        invoice.refresh_from_db(fields=["outstanding_minor", "status"])
+    setup_gross = _gross(lines[0], currency) if len(lines) == 2 else Money.zero(currency)
+    return Order.objects.create(
+        number=next_number("order"),
+        kind=kind,
+        status=OrderStatus.WAITING_FOR_PAYMENT,
+        customer_id=subscription.customer_id,
+        subscription=subscription,
+        date=start,
+        currency=currency,
+        period_start=start,
+        period_end=end,
+        setup_minor=setup_gross.minor,
+        recurring_minor=_gross(lines[-1], currency).minor,
+        tax_rate=period.tax_rate,
+        charge_minor=invoice.outstanding_minor,
+        invoice=invoice,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+
+
+def _period_of(plan_id: int, period_id: int) -> PlanPeriod:
+    plan = Plan.objects.filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("plan", plan_id, "plan")
+    period = PlanPeriod.objects.select_related("plan").filter(pk=period_id).first()
+    if period is None:
+        raise NotFound("period", period_id, "period")
+    if period.plan_id != plan.pk:
+        raise ReceivablesError("period_not_in_plan", f"the period belongs to another plan than {plan_id}", "period")
+    if not plan.is_current:
+        raise Conflict("plan_superseded", "this plan version is no longer sold; use its current version", "plan")
+    return period
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    subscription: Subscription
+    order: Order
+
+
+@transaction.atomic
+def _open_subscription(
+    customer_id: int, period: PlanPeriod, card_token: str, start: datetime.date, user: object
+) -> Order:
+    customer = documents.lock_customer(customer_id)
+    if customer.currency != period.plan.currency:
+        raise ReceivablesError(
+            "currency_mismatch", f"the plan is in {period.plan.currency}, the customer in {customer.currency}", "plan"
+        )
+    duration = periods.parse_duration(period.duration)
+    subscription = Subscription.objects.create(
+        customer=customer,
+        plan_period=period,
+        status=SubscriptionStatus.PENDING,
+        card_token=card_token,
+        anchor=start,
+        period_index=0,
+        current_period_start=start,
+        current_period_end=periods.period_end(start, duration, 0),
+    )
+    return _place_order(
+        subscription,
+        OrderKind.SALES,
+        start,
+        subscription.current_period_end,
+        auto_apply=customer.auto_apply,
+        user=user,
+    )
+
+
+def subscribe(
+    customer_id: int,
+    plan_id: int,
+    period_id: int,
+    card_token: str,
+    *,
+    start: datetime.date | None = None,
+    user: object = None,
+) -> OrderResult:
+    """Place a sales order: invoice setup + recurring fee, charge the card, activate on success."""
+    customer = get_customer(customer_id, "customer")
+    period = _period_of(plan_id, period_id)
+    token = inputs.text(card_token, "card_token", max_length=100)
+    day = start or inputs.date(None)
+    order = _open_subscription(customer.pk, period, token, day, user)
+    return _charge_and_settle(order, user=user)
+
+
+def _charge_key(order: Order) -> str:
+    return f"{order.kind}-{order.subscription_id}-{order.period_start.isoformat()}"
+
+
+def _charge_and_settle(order: Order, *, user: object) -> OrderResult:
+    subscription = order.subscription
+    outcome = None
+    if order.charge_minor > 0:
+        outcome = gateway_services.charge(
+            order.customer_id,
+            Money(order.charge_minor, order.currency),
+            subscription.card_token,
+            idempotency_key=_charge_key(order),
+            user=user,
+            date=order.date,
+            description=f"Card payment for {order.number}",
+            apply_credits=False,
+        )
+    return _settle(order.pk, outcome)
+
+
+@transaction.atomic
+def _settle(order_id: int, outcome: gateway_services.ChargeOutcome | None) -> OrderResult:
+    """Apply the card payment to the order's invoice and move the subscription on."""
+    order = Order.objects.get(pk=order_id)
+    documents.lock_customer(order.customer_id)
+    subscription = Subscription.objects.select_for_update().get(pk=order.subscription_id)
+    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order_id)
+    paid = outcome is None or outcome.payment is not None
+    if outcome is not None:
+        order.transaction = outcome.transaction
+        order.payment = outcome.payment
+    if paid and order.status != OrderStatus.COMPLETED:
+        if outcome is not None and outcome.payment is not None:
+            _apply_payment(outcome.payment, order.invoice)
+        order.status = OrderStatus.COMPLETED
+    order.save(update_fields=["transaction", "payment", "status"])
+    _advance(subscription, order, paid=paid)
+    return OrderResult(subscription, order)
+
+
+def _apply_payment(payment: Document, invoice: Document) -> None:
+    payment.refresh_from_db(fields=["outstanding_minor", "status"])
+    invoice.refresh_from_db(fields=["outstanding_minor", "status"])
+    share = min(payment.outstanding_minor, invoice.outstanding_minor)
+    if share > 0:
+        documents.allocate(payment.pk, invoice.pk, Money(share, invoice.currency))
+
+
+def _advance(subscription: Subscription, order: Order, *, paid: bool) -> None:
+    fields = ["status"]
+    if order.kind == OrderKind.RENEWAL and subscription.current_period_start != order.period_start:
+        subscription.period_index += 1
+        subscription.current_period_start = order.period_start
+        subscription.current_period_end = order.period_end
+        fields += ["period_index", "current_period_start", "current_period_end"]
+    if paid:
+        subscription.status = SubscriptionStatus.ACTIVE
+    elif order.kind == OrderKind.RENEWAL:
+        subscription.status = SubscriptionStatus.PAST_DUE
+    subscription.save(update_fields=fields)
+
+
+# --- renewals --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _renewal_order(subscription_id: int, day: datetime.date, user: object) -> Order | None:
+    """The renewal order of a due subscription's next period: found if a rerun placed it, else placed."""
+    customer_id = Subscription.objects.filter(pk=subscription_id).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        return None
+    customer = documents.lock_customer(customer_id)
+    subscription = (
+        Subscription.objects.select_for_update(of=("self",)).select_related("plan_period__plan").get(pk=subscription_id)
+    )
+    if subscription.status != SubscriptionStatus.ACTIVE or subscription.current_period_end > day:
+        return None
+    start = subscription.current_period_end
+    existing = Order.objects.filter(subscription=subscription, period_start=start, kind=OrderKind.RENEWAL).first()
+    if existing is not None:
+        existing.subscription = subscription
+        return existing
+    duration = periods.parse_duration(subscription.plan_period.duration)
+    end = periods.period_end(subscription.anchor, duration, subscription.period_index + 1)
+    return _place_order(subscription, OrderKind.RENEWAL, start, end, auto_apply=customer.auto_apply, user=user)
+
+
+def renew(subscription_id: int, day: datetime.date, *, user: object = None) -> list[Order]:
+    """Renew one subscription period by period until its current period ends after ``day``."""
+    orders = []
+    while (order := _renewal_order(subscription_id, day, user)) is not None:
+        result = _charge_and_settle(order, user=user)
+        orders.append(result.order)
+        if result.subscription.status != SubscriptionStatus.ACTIVE:
+            break
+    return orders
+
+
+@dataclass
+class BillRunSummary:
+    date: datetime.date
+    due: int = 0
+    subscriptions: int = 0
+    renewals: int = 0
+    paid: int = 0
+    unpaid: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def due_subscriptions(day: datetime.date) -> int:
+    return Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=day).count()
+
+
+def bill_run(
+    day: datetime.date,
+    *,
+    user: object = None,
+    batch_size: int = 1000,
+    progress: Callable[[BillRunSummary], None] | None = None,
+) -> BillRunSummary:
+    """Renew every active subscription whose period ends on or before ``day``. Idempotent.
+
+    Subscriptions are read in id order, a batch of ids at a time (keyset pagination), so memory
+    stays flat however many there are and rows renewed meanwhile are never visited twice.
+    """
+    summary = BillRunSummary(date=day, due=due_subscriptions(day))
+    last_id = 0
+    while True:
+        batch = list(
+            Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=day, pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not batch:
+            return summary
+        for subscription_id in batch:
+            _renew_counted(subscription_id, day, user, summary)
+            if progress is not None:
+                progress(summary)
+        last_id = batch[-1]
+
+
+def _renew_counted(subscription_id: int, day: datetime.date, user: object, summary: BillRunSummary) -> None:
+    summary.subscriptions += 1
+    try:
+        orders = renew(subscription_id, day, user=user)
+    except ReceivablesError as error:
+        # One subscription that cannot renew (e.g. a changed customer currency) must not stop the run.
+        summary.failed.append(f"subscription {subscription_id}: {error.code}: {error}")
+        return
+    summary.renewals += len(orders)
+    summary.paid += sum(1 for order in orders if order.status == OrderStatus.COMPLETED)
+    summary.unpaid += sum(1 for order in orders if order.status != OrderStatus.COMPLETED)
+
+
+# --- cancelling ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CancellationQuote:
+    subscription: Subscription
+    at: datetime.date
+    quote: refund_policy.Quote
+    paid: refund_policy.Paid
+    terms: refund_policy.RefundPolicy
+    paid_order: Order | None
+
+    def breakdown(self) -> dict:
+        """The quote as the API shows it and the cancellation order keeps it: all amounts as text."""
+        q = self.quote
+        return {
+            "refund_amount": q.amount.to_decimal_string(),
+            "currency": q.amount.currency,
+            "at": self.at.isoformat(),
+            "refund_policy": q.policy,
+            "rule": q.rule,
+            "period_start": self.subscription.current_period_start.isoformat(),
+            "period_end": self.subscription.current_period_end.isoformat(),
+            "elapsed_days": q.elapsed_days,
+            "period_days": q.period_days,
+            "full_refund_days": self.terms.full_refund_days,
+            "after_full_refund_period": self.terms.after_full_refund_period,
+            "setup_fee_paid": self.paid.setup.to_decimal_string(),
+            "recurring_fee_paid": self.paid.recurring.to_decimal_string(),
+            "paid": self.paid.total.to_decimal_string(),
+            "non_refundable_amount": q.non_refundable.to_decimal_string(),
+            "tax_rate": str(self.paid.tax_rate),
+            "net": q.net.to_decimal_string(),
+            "tax": q.tax.to_decimal_string(),
+            "invoice": self.paid_order.invoice_id if self.paid_order else None,
+        }
+
+
+def _paid_for_current_period(subscription: Subscription) -> tuple[refund_policy.Paid, Order | None]:
+    """What was paid for the current period: nothing if its order still waits for payment."""
+    period = subscription.plan_period
+    currency = period.plan.currency
+    order = (
+        Order.objects.filter(
+            subscription=subscription,
+            period_start=subscription.current_period_start,
+            kind__in=[OrderKind.SALES, OrderKind.RENEWAL],
+        )
+        .select_related("invoice")
+        .first()
+    )
+    if order is None or order.status != OrderStatus.COMPLETED:
+        zero = Money.zero(currency)
+        return refund_policy.Paid(zero, zero, Decimal(order.tax_rate if order else period.tax_rate)), order
+    paid = refund_policy.Paid(
+        Money(order.setup_minor, currency), Money(order.recurring_minor, currency), Decimal(order.tax_rate)
+    )
+    return paid, order
+
+
+def _terms(period: PlanPeriod) -> refund_policy.RefundPolicy:
+    return refund_policy.RefundPolicy(
+        Money(period.non_refundable_minor, period.plan.currency),
+        period.full_refund_days,
+        period.after_full_refund_period,
+    )
+
+
+def cancellation_quote(subscription: Subscription, at: datetime.date, policy: str = "plan") -> CancellationQuote:
+    """Exactly what cancelling on ``at`` with ``policy`` would post."""
+    inputs.choice(policy, "refund_policy", refund_policy.POLICY_CHOICES)
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        raise Conflict("subscription_cancelled", "the subscription is already cancelled", "subscription")
+    paid, order = _paid_for_current_period(subscription)
+    terms = _terms(subscription.plan_period)
+    try:
+        result = refund_policy.quote(
+            terms, paid, subscription.current_period_start, subscription.current_period_end, at, policy
+        )
+    except refund_policy.PolicyError as error:
+        raise ReceivablesError(error.code, str(error), error.field) from None
+    return CancellationQuote(subscription, at, result, paid, terms, order)
+
+
+@transaction.atomic
+def cancel(
+    subscription_id: int,
+    *,
+    at: datetime.date | None = None,
+    refund_policy_name: str = "plan",
+    give_back: str = "refund",
+    user: object = None,
+) -> Order:
+    """Place a cancellation order: a released credit memo for the refund, and a held refund.
+
+    With ``give_back="credit"`` only the credit memo is made; the customer keeps it as credit.
+    A refund of zero makes no documents. An auto-apply customer's new credit memo may settle
+    open invoices first; the refund then takes what is left of it.
+    """
+    inputs.choice(give_back, "give_back", GIVE_BACK)
+    day = at or inputs.date(None)
+    subscription = get_subscription(subscription_id)
+    documents.lock_customer(subscription.customer_id)
+    subscription = (
+        Subscription.objects.select_for_update(of=("self",)).select_related("plan_period__plan").get(pk=subscription.pk)
+    )
+    quoted = cancellation_quote(subscription, day, refund_policy_name)
+    credit_memo = refund = None
+    amount = quoted.quote.amount
+    if amount.is_positive():
+        credit_memo = documents.create_credit_note(
+            subscription.customer_id,
+            reason="cancellation",
+            amount=amount,
+            tax_rate=quoted.paid.tax_rate,
+            invoice_id=quoted.paid_order.invoice_id if quoted.paid_order else None,
+            date=day,
+            description=f"Cancellation of subscription {subscription.pk}: {subscription.plan_period}",
+            user=user,
+        )
+        if give_back == "refund":
+            refund = _hold_refund(credit_memo, amount, day, user)
+    order = Order.objects.create(
+        number=next_number("order"),
+        kind=OrderKind.CANCELLATION,
+        status=OrderStatus.COMPLETED,
+        customer_id=subscription.customer_id,
+        subscription=subscription,
+        date=day,
+        currency=amount.currency,
+        tax_rate=str(quoted.paid.tax_rate),
+        refund_policy=refund_policy_name,
+        give_back=give_back,
+        refund_minor=amount.minor,
+        quote=quoted.breakdown(),
+        credit_memo=credit_memo,
+        refund=refund,
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    subscription.status = SubscriptionStatus.CANCELLED
+    subscription.cancelled_on = day
+    subscription.save(update_fields=["status", "cancelled_on"])
+    return order
+
+
+def _hold_refund(credit_memo: Document, amount: Money, day: datetime.date, user: object) -> Document | None:
+    """A standalone refund on hold, allocated against the credit memo; staff pick the charge later."""
+    credit_memo.refresh_from_db(fields=["outstanding_minor", "status"])
+    left = min(amount.minor, credit_memo.outstanding_minor)
+    if left <= 0:
+        return None
+    return refund_services.create_refund(
+        credit_memo.pk, amount=Money(left, amount.currency), user=user, date=day, standalone=True
+    )

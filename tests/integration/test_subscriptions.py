@@ -1,0 +1,192 @@
+"""Subscriptions through the services: renewals by the bill run, and quote = posting for any day."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from receivables.customers import services as customer_services
+from receivables.documents.models import Document
+from receivables.gateways.models import ETransaction, SandboxOperation
+from receivables.money import Money
+from receivables.subscriptions import services
+from receivables.subscriptions.models import Order, Plan, Subscription
+from tests.conftest import ledger_is_clean
+
+D = datetime.date
+JAN_31 = D(2026, 1, 31)
+
+
+def _plan(duration: str = "P1M", *, full_days: int = 30, non_refundable: str = "0.00") -> Plan:
+    policy = {
+        "non_refundable_amount": non_refundable,
+        "full_refund_days": full_days,
+        "after_full_refund_period": "prorated_recurring_fee",
+    }
+    period = {"duration": duration, "setup_fee": "10.00", "recurring_fee": "30.00", "tax_rate": "20"}
+    return services.create_plan("Hosting", "GBP", [{**period, "refund_policy": policy}])
+
+
+def _subscribe(plan: Plan, *, token: str = "tok_visa", start: D = JAN_31, name: str = "Eve") -> Subscription:
+    customer = customer_services.create_customer(name=name, currency="GBP")
+    result = services.subscribe(customer.pk, plan.pk, plan.periods.get().pk, token, start=start)
+    return result.subscription
+
+
+def _state() -> tuple[int, int, int, int]:
+    return (
+        Order.objects.count(),
+        Document.objects.count(),
+        ETransaction.objects.count(),
+        SandboxOperation.objects.count(),
+    )
+
+
+@pytest.mark.django_db
+def test_bill_run_renews_due_subscriptions_and_is_idempotent(bank: dict) -> None:
+    plan = _plan()
+    due = _subscribe(plan, start=D(2026, 1, 31))
+    later = _subscribe(plan, start=D(2026, 2, 20), name="Finn")
+
+    summary = services.bill_run(D(2026, 2, 28))
+    assert (summary.subscriptions, summary.renewals, summary.paid, summary.unpaid) == (1, 1, 1, 0)
+    due.refresh_from_db()
+    # Anchored on 31 January: February's period ends on its last day, March's on the 31st.
+    assert (due.status, due.current_period_start, due.current_period_end) == ("active", D(2026, 2, 28), D(2026, 3, 31))
+    renewal = Order.objects.get(subscription=due, kind="renewal")
+    assert (renewal.status, renewal.number, renewal.invoice.total_minor) == ("completed", "ORD-000003", 3600)
+    assert renewal.invoice.outstanding_minor == 0
+    assert renewal.transaction.idempotency_key == f"renewal-{due.pk}-2026-02-28"
+    later.refresh_from_db()
+    assert later.current_period_end == D(2026, 3, 20)
+
+    before = _state()
+    again = services.bill_run(D(2026, 2, 28))
+    assert (again.subscriptions, again.renewals) == (0, 0)
+    assert _state() == before
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_bill_run_catches_up_period_by_period(bank: dict) -> None:
+    subscription = _subscribe(_plan(), start=D(2026, 1, 31))
+    summary = services.bill_run(D(2026, 5, 1))
+    subscription.refresh_from_db()
+    assert summary.renewals == 3
+    starts = list(Order.objects.filter(subscription=subscription).values_list("period_start", flat=True))
+    assert starts == [D(2026, 1, 31), D(2026, 2, 28), D(2026, 3, 31), D(2026, 4, 30)]
+    assert subscription.current_period_end == D(2026, 5, 31)
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_a_declined_renewal_leaves_the_subscription_past_due(bank: dict) -> None:
+    plan = _plan()
+    subscription = _subscribe(plan, start=D(2026, 1, 1))
+    Subscription.objects.filter(pk=subscription.pk).update(card_token="tok_declined")  # the card expired
+
+    summary = services.bill_run(D(2026, 2, 1))
+    subscription.refresh_from_db()
+    assert (summary.renewals, summary.paid, summary.unpaid) == (1, 0, 1)
+    assert subscription.status == "past_due"
+    assert (subscription.current_period_start, subscription.current_period_end) == (D(2026, 2, 1), D(2026, 3, 1))
+    renewal = Order.objects.get(subscription=subscription, kind="renewal")
+    assert (renewal.status, renewal.payment, renewal.transaction.status) == ("waiting_for_payment", None, "declined")
+    assert renewal.invoice.outstanding_minor == renewal.invoice.total_minor
+
+    before = _state()
+    assert services.bill_run(D(2026, 2, 1)).renewals == 0
+    assert services.bill_run(D(2026, 3, 5)).renewals == 0  # past due is not renewed again
+    assert _state() == before
+    # Nothing was paid for the current period, so cancelling it refunds nothing.
+    quote = services.cancellation_quote(subscription, D(2026, 2, 10))
+    assert quote.quote.amount == Money(0, "GBP")
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_a_rerun_after_a_crash_resumes_the_order_it_placed(bank: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    subscription = _subscribe(_plan(), start=D(2026, 1, 1))
+    original = services._charge_and_settle
+
+    def crash(order: Order, *, user: object) -> None:
+        raise RuntimeError("power cut after the order was placed")
+
+    monkeypatch.setattr(services, "_charge_and_settle", crash)
+    with pytest.raises(RuntimeError):
+        services.bill_run(D(2026, 2, 1))
+    monkeypatch.setattr(services, "_charge_and_settle", original)
+    assert Order.objects.filter(subscription=subscription, kind="renewal", status="waiting_for_payment").count() == 1
+
+    summary = services.bill_run(D(2026, 2, 1))
+    assert (summary.renewals, summary.paid) == (1, 1)
+    assert Order.objects.filter(subscription=subscription, kind="renewal").count() == 1
+    assert SandboxOperation.objects.filter(kind="charge").count() == 2  # the sale and one renewal
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_bill_run_command_prints_a_summary(bank: dict) -> None:
+    _subscribe(_plan(), start=D(2026, 1, 1))
+    out = io.StringIO()
+    call_command("bill_run", "--date", "2026-02-01", stdout=out)
+    text = out.getvalue()
+    assert "renewed 1 period(s) of 1 subscription(s): 1 paid, 0 not paid" in text
+    out = io.StringIO()
+    call_command("bill_run", "--date", "2026-02-01", stdout=out)
+    assert "renewed 0 period(s) of 0 subscription(s)" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_renewal_keeps_the_terms_it_was_sold_on(bank: dict) -> None:
+    plan = _plan()
+    subscription = _subscribe(plan, start=D(2026, 1, 1))
+    policy = {"non_refundable_amount": "0", "full_refund_days": 0, "after_full_refund_period": "no_refund"}
+    services.new_plan_version(plan.pk, [{"duration": "P1M", "recurring_fee": "99.00", "refund_policy": policy}])
+    services.bill_run(D(2026, 2, 1))
+    renewal = Order.objects.get(subscription=subscription, kind="renewal")
+    assert renewal.invoice.total_minor == 3600  # 30.00 + 20 % tax, not the new 99.00
+
+
+# One subscription, paid; every example cancels it inside a savepoint that is rolled back.
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    elapsed=st.integers(min_value=0, max_value=28),
+    full_days=st.integers(min_value=0, max_value=40),
+    non_refundable=st.integers(min_value=0, max_value=6000),
+    policy=st.sampled_from(["plan", "full", "prorated", "none"]),
+    give_back=st.sampled_from(["refund", "credit"]),
+)
+def test_quote_is_between_zero_and_what_was_paid_and_equals_what_is_posted(
+    bank: dict, elapsed: int, full_days: int, non_refundable: int, policy: str, give_back: str
+) -> None:
+    with transaction.atomic():
+        plan = _plan(full_days=full_days, non_refundable=Money(non_refundable, "GBP").to_decimal_string())
+        subscription = _subscribe(plan, start=D(2026, 2, 1))
+        at = D(2026, 2, 1) + datetime.timedelta(days=elapsed)
+        quoted = services.cancellation_quote(subscription, at, policy)
+        paid = quoted.paid.total
+        assert paid == Money(4800, "GBP")
+        assert Money(0, "GBP") <= quoted.quote.amount <= paid
+        order = services.cancel(subscription.pk, at=at, refund_policy_name=policy, give_back=give_back)
+        assert order.refund_minor == quoted.quote.amount.minor
+        assert order.quote == quoted.breakdown()
+        if quoted.quote.amount.is_positive():
+            assert order.credit_memo.total_minor == quoted.quote.amount.minor
+            assert (order.credit_memo.net_minor, order.credit_memo.tax_minor) == (
+                quoted.quote.net.minor,
+                quoted.quote.tax.minor,
+            )
+            refund_total = order.refund.total_minor if order.refund else 0
+            assert refund_total == (quoted.quote.amount.minor if give_back == "refund" else 0)
+        else:
+            assert (order.credit_memo, order.refund) == (None, None)
+        assert ledger_is_clean() == {}
+        transaction.set_rollback(True)
