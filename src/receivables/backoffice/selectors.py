@@ -30,3 +30,15 @@ def customer_document(customer: Customer, document_id: object) -> Document | Non
 def customer_invoices(customer: Customer) -> QuerySet[Document]:
     """Invoices a credit note may name: the most recent first."""
     return Document.objects.filter(customer=customer, type=DocumentType.INVOICE).order_by("-date", "-id")
+
+
+def customer_by_number(text: str) -> Customer | None:
+    """An exact customer number, found through its unique index.
+
+    The general search (name contains, number, email) reads every row when nothing matches
+    by name; staff who type a number get the customer straight away.
+    """
+    number = text.strip().upper()
+    if not number or len(number) > 20 or " " in number:
+        return None
+    return Customer.objects.filter(number=number).first()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale
 from babel.numbers import format_currency, get_currency_symbol
 from django import template
 
@@ -9,7 +12,8 @@ from receivables.money import Money
 
 register = template.Library()
 
-LOCALE = "en_GB"
+# A parsed Locale: handing babel the string "en_GB" re-parses it on every call (~0.7 ms each).
+LOCALE = Locale.parse("en_GB")
 # CLDR's en_GB symbol for the yen is "JP¥"; staff read "¥" (there is no other yen to confuse it with).
 SYMBOLS = {"JPY": "¥"}
 
@@ -17,7 +21,13 @@ SYMBOLS = {"JPY": "¥"}
 def format_money(minor: int | None, currency: str) -> str:
     if minor is None or not currency:
         return ""
-    text = format_currency(Money(int(minor), currency).amount, currency, locale=LOCALE)
+    return _formatted(int(minor), currency)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(minor: int, currency: str) -> str:
+    """Statements repeat the same few amounts; formatting each once keeps long pages fast."""
+    text = format_currency(Money(minor, currency).amount, currency, locale=LOCALE)
     if currency in SYMBOLS:
         text = text.replace(get_currency_symbol(currency, locale=LOCALE), SYMBOLS[currency])
     return text

@@ -7,7 +7,8 @@ import string
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from receivables.backoffice.views.common import page_number, staff_view, window
+from receivables.backoffice import selectors as screens
+from receivables.backoffice.views.common import Window, page_number, staff_view, window
 from receivables.backoffice.views.subscriptions import subscriptions_of
 from receivables.customers.selectors import get_customer, search_customers
 
@@ -21,7 +22,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     initial = request.GET.get("initial", "")[:1].upper()
     if initial and initial not in LETTERS:
         initial = ""
-    page = window(search_customers(search, initial), page_number(request), PAGE_SIZE)
+    exact = screens.customer_by_number(search) if search and not initial else None
+    if exact is not None:
+        page = Window([exact], 1, has_next=False)
+    else:
+        page = window(search_customers(search, initial), page_number(request), PAGE_SIZE)
     context = {"page": page, "q": search, "initial": initial, "letters": LETTERS}
     return render(request, "backoffice/customers/list.html", context)
 

@@ -24,7 +24,8 @@ TITLES = {
     DocumentType.CREDIT_NOTE: "Credit note",
     DocumentType.REFUND: "Refund",
 }
-STATEMENT_PDF_LINES = 5000
+# A longer statement is printed range by range: one page of paper per ~40 lines.
+STATEMENT_PDF_LINES = 1000
 
 
 def pdf_response(template: str, context: dict[str, Any], filename: str) -> HttpResponse:
