@@ -3,9 +3,15 @@
 The key is claimed in its own committed row before the work starts, so a concurrent repeat
 sees the claim (409 ``request_in_progress``) instead of doing the work again. An answer
 that is not final (5xx, or a gateway outcome still unknown) releases the claim so the
-client can retry with the same key. A claim whose request died with its process (a crash,
-a killed worker) is never finished: once it is older than any request can run
-(``RECEIVABLES_IDEMPOTENCY_STALE_SECONDS``) a retry takes it over.
+client can retry with the same key.
+
+Most writes are one database transaction; for them the work and its stored answer commit
+together, in a transaction that holds the claim's row lock. A repeat that finds the claim
+unanswered and unlocked knows the first request died (a crash, a lost database) and left
+nothing behind, so it takes the claim over at once. Writes that call a payment gateway
+(``atomic=False``) must commit in steps and are idempotent by their own gateway keys; an
+unanswered claim of theirs is taken over once it is older than any request can run
+(``RECEIVABLES_IDEMPOTENCY_STALE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Status
@@ -43,21 +49,26 @@ def _scope(request: HttpRequest) -> str:
     return f"{getattr(request.user, 'pk', None)}:{request.method}:{request.path}"[:200]
 
 
-def _claim(request: HttpRequest, key: str) -> IdempotencyRecord | Status:
-    """Claim the key, or return the stored answer of the first request that claimed it."""
+def _claim(request: HttpRequest, key: str) -> tuple[IdempotencyRecord, bool] | Status:
+    """Claim the key (the record, and True: it is new), or return the stored answer of the first
+    request that claimed it. An unanswered claim is returned with False: the caller decides
+    whether it may take it over.
+    """
     fingerprint = _fingerprint(request)
     try:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(key=key, scope=_scope(request), request_hash=fingerprint)
+            return IdempotencyRecord.objects.create(key=key, scope=_scope(request), request_hash=fingerprint), True
     except IntegrityError:
         existing = IdempotencyRecord.objects.get(key=key, scope=_scope(request))
     if existing.request_hash != fingerprint:
         raise Conflict("idempotency_key_reused", "this key was sent before with a different request", "Idempotency-Key")
     if existing.status_code is None:
-        if _take_over_abandoned(existing):
-            return existing
-        raise Conflict("request_in_progress", "a request with this key is still being handled", "Idempotency-Key")
+        return existing, False
     return Status(existing.status_code, existing.response_body)
+
+
+def _in_progress() -> Conflict:
+    return Conflict("request_in_progress", "a request with this key is still being handled", "Idempotency-Key")
 
 
 def _take_over_abandoned(claim: IdempotencyRecord) -> bool:
@@ -79,8 +90,62 @@ def _body_of(result: Any) -> tuple[int, Any]:
     return 200, result
 
 
-def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a django-ninja view; its parameters are left as they are for ninja to read."""
+def _refusal(refused: ReceivablesError) -> tuple[int, dict]:
+    from receivables.api import status_for
+
+    return status_for(refused), {"error": refused.code, "detail": str(refused), "field": refused.field}
+
+
+def _run_in_steps(claim: IdempotencyRecord, fresh: bool, view: Callable[[], Any]) -> Any:
+    """For views that call a gateway: the work commits as it goes; the answer is stored after."""
+    if not fresh and not _take_over_abandoned(claim):
+        raise _in_progress()
+    try:
+        result = view()
+    except ReceivablesError as refused:
+        _finish(claim, *_refusal(refused))
+        raise
+    except BaseException:
+        claim.delete()
+        raise
+    _finish(claim, *_body_of(result))
+    return result
+
+
+def _run_atomically(claim: IdempotencyRecord, fresh: bool, view: Callable[[], Any]) -> Any:
+    """The work and its answer in one transaction, holding the claim's row lock throughout."""
+    refused: ReceivablesError | None = None
+    with transaction.atomic():
+        try:
+            locked = IdempotencyRecord.objects.select_for_update(nowait=True).get(pk=claim.pk)
+        except (OperationalError, IdempotencyRecord.DoesNotExist):
+            refused = _in_progress()  # another request holds it (or just finished and released it)
+        else:
+            if locked.status_code is not None:
+                return Status(locked.status_code, locked.response_body)
+            try:
+                with transaction.atomic():
+                    result = view()
+            except ReceivablesError as error:
+                refused = error
+                _finish(locked, *_refusal(error))
+            else:
+                _finish(locked, *_body_of(result))
+    if refused is not None:
+        raise refused
+    return result
+
+
+def idempotent(
+    view: Callable[..., Any] | None = None, *, atomic: bool | Callable[..., bool] = True
+) -> Callable[..., Any]:
+    """Wrap a django-ninja view; its parameters are left as they are for ninja to read.
+
+    ``atomic`` (or a function of the view's keyword arguments) says whether the view is one
+    database transaction; a view that calls a payment gateway is not.
+    """
+    if view is None:
+        return lambda inner: idempotent(inner, atomic=atomic)
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -89,22 +154,12 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(request, *args, **kwargs)
         if len(key) > 200:
             raise ReceivablesError("too_long", "must be at most 200 characters", HEADER)
-        claim = _claim(request, key)
-        if isinstance(claim, Status):
-            return claim
-        try:
-            result = view(request, *args, **kwargs)
-        except ReceivablesError as refused:
-            from receivables.api import status_for
-
-            _finish(claim, status_for(refused), {"error": refused.code, "detail": str(refused), "field": refused.field})
-            raise
-        except BaseException:
-            claim.delete()
-            raise
-        status, body = _body_of(result)
-        _finish(claim, status, body)
-        return result
+        claimed = _claim(request, key)
+        if isinstance(claimed, Status):
+            return claimed
+        one_transaction = atomic(**kwargs) if callable(atomic) else atomic
+        run = _run_atomically if one_transaction else _run_in_steps
+        return run(*claimed, lambda: view(request, *args, **kwargs))
 
     # django-ninja reads the parameters from the signature; resolve its annotations here,
     # where the view's module globals are known.

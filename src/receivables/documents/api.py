@@ -155,7 +155,7 @@ class PaymentIn(StrictIn):
 
 
 @router.post("/payments", response={201: DocumentOut, **ERRORS})
-@idempotent
+@idempotent(atomic=lambda body, **_: body.card_token is None)  # a card payment calls the gateway
 def record_payment(request: HttpRequest, body: PaymentIn) -> Status:
     customer = get_customer(body.customer, "customer")
     amount = inputs.money(body.amount, customer.currency, "amount")

@@ -73,7 +73,7 @@ def patch_refund(request: HttpRequest, refund_id: int, body: RefundPatch) -> dic
 
 
 @router.post("/refunds/{refund_id}/process", response={200: DocumentOut, **ERRORS})
-@idempotent
+@idempotent(atomic=False)  # calls the gateway; the refund's own state and keys make it idempotent
 def process_refund(request: HttpRequest, refund_id: int) -> dict:
     return document_out(services.process_refund(refund_id, user=request.user))
 
