@@ -291,35 +291,36 @@ def _charge_and_settle(order: Order, *, user: object) -> OrderResult:
             description=f"Card payment for {order.number}",
             apply_credits=False,
         )
-    return _settle(order.pk, outcome)
+    return _settle(order, outcome)
 
 
 @transaction.atomic
-def _settle(order_id: int, outcome: gateway_services.ChargeOutcome | None) -> OrderResult:
+def _settle(order: Order, outcome: gateway_services.ChargeOutcome | None) -> OrderResult:
     """Apply the card payment to the order's invoice and move the subscription on."""
-    order = Order.objects.get(pk=order_id)
     documents.lock_customer(order.customer_id)
     subscription = Subscription.objects.select_for_update().get(pk=order.subscription_id)
-    order = Order.objects.select_for_update(of=("self",)).select_related("invoice").get(pk=order_id)
+    order = Order.objects.select_for_update().get(pk=order.pk)
     paid = outcome is None or outcome.payment is not None
     if outcome is not None:
         order.transaction = outcome.transaction
         order.payment = outcome.payment
     if paid and order.status != OrderStatus.COMPLETED:
         if outcome is not None and outcome.payment is not None:
-            _apply_payment(outcome.payment, order.invoice)
+            _apply_payment(outcome.payment, order.invoice_id)
         order.status = OrderStatus.COMPLETED
     order.save(update_fields=["transaction", "payment", "status"])
     _advance(subscription, order, paid=paid)
     return OrderResult(subscription, order)
 
 
-def _apply_payment(payment: Document, invoice: Document) -> None:
-    payment.refresh_from_db(fields=["outstanding_minor", "status"])
-    invoice.refresh_from_db(fields=["outstanding_minor", "status"])
-    share = min(payment.outstanding_minor, invoice.outstanding_minor)
-    if share > 0:
-        documents.allocate(payment.pk, invoice.pk, Money(share, invoice.currency))
+def _apply_payment(payment: Document, invoice_id: int) -> None:
+    """Apply as much of the payment as the invoice still owes (the service takes the smaller O/S)."""
+    try:
+        documents.allocate(payment.pk, invoice_id)
+    except ReceivablesError as error:
+        # The invoice was settled meanwhile (staff took a payment): the card payment stays as credit.
+        if error.code != "amount_not_positive":
+            raise
 
 
 def _advance(subscription: Subscription, order: Order, *, paid: bool) -> None:
@@ -340,11 +341,8 @@ def _advance(subscription: Subscription, order: Order, *, paid: bool) -> None:
 
 
 @transaction.atomic
-def _renewal_order(subscription_id: int, day: datetime.date, user: object) -> Order | None:
+def _renewal_order(subscription_id: int, customer_id: int, day: datetime.date, user: object) -> Order | None:
     """The renewal order of a due subscription's next period: found if a rerun placed it, else placed."""
-    customer_id = Subscription.objects.filter(pk=subscription_id).values_list("customer_id", flat=True).first()
-    if customer_id is None:
-        return None
     customer = documents.lock_customer(customer_id)
     subscription = (
         Subscription.objects.select_for_update(of=("self",)).select_related("plan_period__plan").get(pk=subscription_id)
@@ -363,11 +361,13 @@ def _renewal_order(subscription_id: int, day: datetime.date, user: object) -> Or
 
 def renew(subscription_id: int, day: datetime.date, *, user: object = None) -> list[Order]:
     """Renew one subscription period by period until its current period ends after ``day``."""
-    orders = []
-    while (order := _renewal_order(subscription_id, day, user)) is not None:
+    customer_id = Subscription.objects.filter(pk=subscription_id).values_list("customer_id", flat=True).first()
+    orders: list[Order] = []
+    while customer_id is not None and (order := _renewal_order(subscription_id, customer_id, day, user)):
         result = _charge_and_settle(order, user=user)
         orders.append(result.order)
-        if result.subscription.status != SubscriptionStatus.ACTIVE:
+        subscription = result.subscription
+        if subscription.status != SubscriptionStatus.ACTIVE or subscription.current_period_end > day:
             break
     return orders
 
