@@ -125,6 +125,48 @@ def _seed_story(today: datetime.date) -> Customer:
     return alice
 
 
+SUBSCRIPTION_CUSTOMER = "Bruno Carter"
+
+
+def _subscription_story(today: datetime.date) -> Customer:
+    """The second seed story: a card subscription, paid 9 days ago, to cancel on its 10th day.
+
+    The plan refunds in full for 30 days, then the prorated recurring fee; cancelling it places
+    a cancellation order with a released credit memo and a refund on hold for staff to process.
+    """
+    from receivables.subscriptions import services as subscriptions
+
+    policy = {
+        "non_refundable_amount": "0.00",
+        "full_refund_days": 30,
+        "after_full_refund_period": "prorated_recurring_fee",
+    }
+    plan = subscriptions.create_plan(
+        "Hosting Pro",
+        "GBP",
+        [
+            {
+                "duration": "P1M",
+                "setup_fee": "10.00",
+                "recurring_fee": "30.00",
+                "tax_rate": "20",
+                "refund_policy": policy,
+            },
+            {
+                "duration": "P1Y",
+                "setup_fee": "0.00",
+                "recurring_fee": "300.00",
+                "tax_rate": "20",
+                "refund_policy": policy,
+            },
+        ],
+    )
+    bruno = customers.create_customer(name=SUBSCRIPTION_CUSTOMER, currency="GBP", email="bruno.carter@example.com")
+    monthly = plan.periods.get(duration="P1M")
+    subscriptions.subscribe(bruno.pk, plan.pk, monthly.pk, "tok_visa", start=today - datetime.timedelta(days=9))
+    return bruno
+
+
 def _random_book(rng: random.Random, count: int, today: datetime.date) -> None:
     currencies = ["GBP"] * 6 + ["EUR", "USD", "JPY"]
     for index in range(count):
@@ -174,8 +216,10 @@ def load_demo(*, customer_count: int = 40, password: str = "demo-password") -> l
     _staff(password)
     _bank_accounts()
     alice = _seed_story(today)
+    bruno = _subscription_story(today)
     _random_book(random.Random(2026), customer_count, today)
     return [
         f"loaded {Customer.objects.count()} customers; seed story: {alice.number} {alice.name}",
+        f"second seed story: {bruno.number} {bruno.name}, a card subscription to cancel (day 10, full refund)",
         f"log in as 'demo' (admin), 'clerk', 'approver' or 'viewer' with password {password!r}",
     ]

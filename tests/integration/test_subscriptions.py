@@ -190,3 +190,17 @@ def test_quote_is_between_zero_and_what_was_paid_and_equals_what_is_posted(
             assert (order.credit_memo, order.refund) == (None, None)
         assert ledger_is_clean() == {}
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_demo_holds_the_second_seed_story() -> None:
+    from django.utils import timezone
+
+    from receivables.demo import SUBSCRIPTION_CUSTOMER, load_demo
+
+    load_demo(customer_count=2)
+    subscription = Subscription.objects.get(customer__name=SUBSCRIPTION_CUSTOMER)
+    assert subscription.status == "active"
+    quoted = services.cancellation_quote(subscription, timezone.localdate())
+    assert (quoted.quote.elapsed_days, quoted.quote.rule, quoted.quote.amount) == (9, "full_refund", Money(4800, "GBP"))
+    assert ledger_is_clean() == {}
