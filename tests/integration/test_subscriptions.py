@@ -17,7 +17,7 @@ from receivables.gateways.models import ETransaction, SandboxOperation
 from receivables.money import Money
 from receivables.subscriptions import services
 from receivables.subscriptions.models import Order, Plan, Subscription
-from tests.conftest import ledger_is_clean
+from tests.conftest import ledger_is_clean, needs_postgres
 
 D = datetime.date
 JAN_31 = D(2026, 1, 31)
@@ -203,4 +203,41 @@ def test_demo_holds_the_second_seed_story() -> None:
     assert subscription.status == "active"
     quoted = services.cancellation_quote(subscription, timezone.localdate())
     assert (quoted.quote.elapsed_days, quoted.quote.rule, quoted.quote.amount) == (9, "full_refund", Money(4800, "GBP"))
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_ledger_verify_reports_an_active_subscription_whose_period_is_unpaid(bank: dict) -> None:
+    subscription = _subscribe(_plan(), token="tok_declined", start=D(2026, 1, 1))
+    assert ledger_is_clean() == {}  # pending, not active: nothing claimed
+    Subscription.objects.filter(pk=subscription.pk).update(status="active")
+    problems = ledger_is_clean()["every active subscription's current period is paid"]
+    assert problems == [f"subscription {subscription.pk} is active but its period from 2026-01-01 has no paid order"]
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_cancellations_post_one_refund(bank: dict) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from receivables.core.errors import ReceivablesError
+
+    subscription = _subscribe(_plan(), start=D(2026, 1, 1))
+
+    def cancel() -> str:
+        try:
+            services.cancel(subscription.pk, at=D(2026, 1, 10))
+            return "cancelled"
+        except ReceivablesError as error:
+            return error.code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = sorted(pool.map(lambda _: cancel(), range(2)))
+    assert answers == ["cancelled", "subscription_cancelled"]
+    assert Document.objects.filter(type="refund").count() == 1
+    assert Order.objects.filter(kind="cancellation").count() == 1
     assert ledger_is_clean() == {}
