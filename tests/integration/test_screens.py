@@ -277,3 +277,94 @@ def test_statement_range_errors_are_shown(staff: Client, story: dict[str, Any]) 
     assert bad.status_code == 200 and b'id="from-error"' in bad.content
     backwards = staff.get(f"/customers/{c}/accounts/?from=2026-05-01&to=2026-01-01")
     assert backwards.status_code == 200 and b'id="from-error"' in backwards.content
+
+
+def test_an_exact_customer_number_finds_the_customer(staff: Client, story: dict[str, Any]) -> None:
+    number = story["customer"].number
+    page = staff.get(f"/customers/?q={number.lower()}").content.decode()
+    assert "Alice Brown" in page
+
+
+# --- held refunds and cancellations (the refunds and subscriptions areas) ----------------------
+
+
+@pytest.fixture
+def cancelled(bank: dict) -> dict[str, Any]:
+    """A card subscription cancelled on day 10 with the plan's policy: a credit memo and a held refund."""
+    subscriptions = pytest.importorskip("receivables.subscriptions.services")
+    from django.utils import timezone
+
+    period = {"duration": "P1M", "setup_fee": "10.00", "recurring_fee": "30.00", "tax_rate": "20"}
+    policy = {"full_refund_days": 30, "after_full_refund_period": "prorated_recurring_fee"}
+    plan = subscriptions.create_plan("Hosting", "GBP", [{**period, "refund_policy": policy}])
+    customer = customer_services.create_customer(name="Eve Marsh", currency="GBP")
+    start = timezone.localdate() - datetime.timedelta(days=10)
+    token = "tok_refund_declined"
+    subscription = subscriptions.subscribe(customer.pk, plan.pk, plan.periods.get().pk, token, start=start).subscription
+    return {"customer": customer, "subscription": subscription, "plan": plan}
+
+
+def test_cancel_wizard_quotes_then_asks_then_cancels(staff: Client, cancelled: dict[str, Any]) -> None:
+    s = cancelled["subscription"]
+    assert staff.get(f"/subscriptions/{s.pk}/cancel/").status_code == 200
+    quote = staff.get(f"/subscriptions/{s.pk}/cancel/quote/", {"refund_policy": "plan"}).content.decode()
+    assert 'id="quote-amount">£48.00' in quote
+    assert "£0.00" in staff.get(f"/subscriptions/{s.pk}/cancel/quote/", {"refund_policy": "none"}).content.decode()
+    bad = staff.get(f"/subscriptions/{s.pk}/cancel/quote/", {"refund_policy": "half"}).content.decode()
+    assert "must be one of" in bad
+    refused = staff.post(f"/subscriptions/{s.pk}/cancel/", {"refund_policy": "plan", "give_back": "cash"})
+    assert b'id="give_back-error"' in refused.content
+    choice = {"refund_policy": "plan", "give_back": "refund", "reason": "not_used", "comment": "Too slow"}
+    confirm = staff.post(f"/subscriptions/{s.pk}/cancel/", choice)
+    assert b"Yes, cancel it" in confirm.content
+    staff.post(f"/subscriptions/{s.pk}/cancel/", {**choice, "answer": "no"})
+    assert _count(DocumentType.REFUND) == 0
+    done = staff.post(f"/subscriptions/{s.pk}/cancel/", {**choice, "answer": "yes"})
+    assert done.status_code == 302
+    refund = Document.objects.get(type=DocumentType.REFUND)
+    assert (refund.total_minor, refund.status) == (4800, "hold")
+    assert refund.number.encode() in staff.get("/refunds/held/").content
+    assert b"1</div>" in staff.get("/").content  # one held refund on the admin centre
+    assert ledger_is_clean() == {}
+
+
+def test_held_refund_edit_save_refund_shows_the_gateways_reason(staff: Client, cancelled: dict[str, Any]) -> None:
+    from receivables.gateways.models import ETransaction
+
+    staff.post(
+        f"/subscriptions/{cancelled['subscription'].pk}/cancel/",
+        {"refund_policy": "plan", "give_back": "refund", "answer": "yes"},
+    )
+    refund = Document.objects.get(type=DocumentType.REFUND)
+    page = staff.get(f"/refunds/{refund.pk}/?edit=1").content.decode()
+    assert "left to refund £48.00" in page
+    refused = staff.post(f"/refunds/{refund.pk}/save/", {"transaction": "abc"}, follow=True).content.decode()
+    assert 'id="transaction-error"' in refused
+    without = staff.post(f"/refunds/{refund.pk}/process/", follow=True).content.decode()
+    assert "choose the previous e-transaction first" in without
+    charge = ETransaction.objects.get(kind="charge")
+    staff.post(f"/refunds/{refund.pk}/save/", {"transaction": charge.pk})
+    refund.refresh_from_db()
+    assert refund.previous_transaction_id == charge.pk
+    result = staff.post(f"/refunds/{refund.pk}/process/", follow=True).content.decode()
+    refund.refresh_from_db()
+    assert refund.status == "failed"
+    assert "failed" in result and refund.failure_reason in result
+    cancel = staff.post(f"/refunds/{refund.pk}/cancel/", follow=True)
+    assert cancel.status_code == 200
+    assert ledger_is_clean() == {}
+
+
+def test_only_approvers_send_refunds(cancelled: dict[str, Any]) -> None:
+    clerk = Client()
+    clerk.force_login(make_user("cleo", "clerk"))
+    refund_id = 10**6
+    assert clerk.post(f"/refunds/{refund_id}/process/").status_code == 403
+
+
+def test_a_user_without_a_staff_role_sees_nothing(db: None) -> None:
+    from django.contrib.auth import get_user_model
+
+    nobody = Client()
+    nobody.force_login(get_user_model().objects.create_user(username="guest", password="correct-horse-battery"))
+    assert nobody.get("/customers/").status_code == 403

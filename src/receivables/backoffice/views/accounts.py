@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from receivables.backoffice import selectors as screens
-from receivables.backoffice.views.common import WRITERS, form_errors, page_number, staff_view
-from receivables.core import inputs
+from receivables.backoffice.views.common import form_errors, page_number, staff_view
+from receivables.core import inputs, permissions
 from receivables.core.errors import ReceivablesError
 from receivables.customers.models import Customer
 from receivables.customers.selectors import bank_accounts, get_customer
@@ -106,7 +106,7 @@ def _default_bank(banks: list[Any]) -> str:
     return next((str(b.pk) for b in banks if b.is_default), "")
 
 
-@staff_view(WRITERS)
+@staff_view(permissions.WRITE)
 def payment(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_customer(customer_id)
     banks = _banks(customer)
@@ -131,7 +131,7 @@ def payment(request: HttpRequest, customer_id: int) -> HttpResponse:
     return _form_screen(request, customer, "backoffice/accounts/payment.html", fields, save, context)
 
 
-@staff_view(WRITERS)
+@staff_view(permissions.WRITE)
 def credit_note(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_customer(customer_id)
 
@@ -171,7 +171,7 @@ def _invoice_lines(post: QueryDict) -> list[services.LineInput]:
         raise
 
 
-@staff_view(WRITERS)
+@staff_view(permissions.WRITE)
 def invoice(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_customer(customer_id)
 

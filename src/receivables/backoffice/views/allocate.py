@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 
 from receivables.backoffice import selectors as screens
 from receivables.backoffice.templatetags.money import format_money
-from receivables.backoffice.views.common import WRITERS, form_errors, staff_view
-from receivables.core import inputs
+from receivables.backoffice.views.common import form_errors, staff_view
+from receivables.core import inputs, permissions
 from receivables.core.errors import ReceivablesError
 from receivables.customers.models import Customer
 from receivables.customers.selectors import get_customer
@@ -40,7 +40,7 @@ def _choice(customer: Customer, post: QueryDict) -> tuple[Document, Document, Mo
     return source, target, amount
 
 
-@staff_view(WRITERS)
+@staff_view(permissions.WRITE)
 def allocate(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_customer(customer_id)
     errors: dict[str, str] = {}

@@ -12,22 +12,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
+from receivables.core import permissions
 from receivables.core.errors import ReceivablesError
-from receivables.core.roles import role_of
-
-WRITERS = ("clerk", "approver", "admin")
-APPROVERS = ("approver", "admin")
 
 View = Callable[..., HttpResponse]
 
 
-def staff_view(roles: tuple[str, ...] | None = None) -> Callable[[View], View]:
-    """Login required; with ``roles``, only those roles may send a POST (reading stays open to staff)."""
+def staff_view(post_needs: str | None = None) -> Callable[[View], View]:
+    """Login and the right to read required; a POST also needs ``post_needs`` (core.permissions)."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if roles and request.method == "POST" and role_of(request.user) not in roles:
+            if not permissions.can(request.user, permissions.READ):
+                raise PermissionDenied("your account has no staff role")
+            if request.method == "POST" and not permissions.can(request.user, post_needs or permissions.ADMIN):
                 raise PermissionDenied("your role may not do this")
             try:
                 return view(request, *args, **kwargs)

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 
 from receivables.backoffice.templatetags.money import format_money
 from receivables.backoffice.views.allocate import chosen
-from receivables.backoffice.views.common import WRITERS, form_errors, staff_view
-from receivables.core import inputs
+from receivables.backoffice.views.common import form_errors, staff_view
+from receivables.core import inputs, permissions
 from receivables.core.errors import ReceivablesError
 from receivables.customers.models import BankAccount, Customer
 from receivables.customers.selectors import bank_accounts, get_bank_account, get_customer
@@ -44,7 +44,7 @@ def _create(source: Document, bank: BankAccount, amount: Money, user: object) ->
     return refunds.create_refund(source.pk, amount=amount, bank_account_id=bank.pk, user=user)
 
 
-@staff_view(WRITERS)
+@staff_view(permissions.WRITE)
 def refund_os(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_customer(customer_id)
     errors: dict[str, str] = {}

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from receivables.backoffice.views.common import APPROVERS, WRITERS, staff_view
-from receivables.core import inputs
+from receivables.backoffice.views.common import staff_view
+from receivables.core import inputs, permissions
 from receivables.core.errors import ReceivablesError
 from receivables.documents import selectors as documents
 from receivables.documents.models import Document, DocumentType, Status
@@ -58,7 +58,7 @@ def _act(request: HttpRequest, refund_id: int, action: Callable[[], Document], d
 
 
 @require_POST
-@staff_view(WRITERS)
+@staff_view(permissions.EDIT_REFUND)
 def refund_save(request: HttpRequest, refund_id: int) -> HttpResponse:
     def save() -> Document:
         raw = request.POST.get("transaction", "")
@@ -69,13 +69,13 @@ def refund_save(request: HttpRequest, refund_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(APPROVERS)
+@staff_view(permissions.APPROVE)
 def refund_process(request: HttpRequest, refund_id: int) -> HttpResponse:
     return _act(request, refund_id, lambda: services.process_refund(_refund(refund_id).pk, user=request.user), "sent")
 
 
 @require_POST
-@staff_view(APPROVERS)
+@staff_view(permissions.APPROVE)
 def refund_cancel(request: HttpRequest, refund_id: int) -> HttpResponse:
     return _act(
         request, refund_id, lambda: services.cancel_refund(_refund(refund_id).pk, user=request.user), "cancelled"

@@ -9,8 +9,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
-from receivables.backoffice.views.common import WRITERS, form_errors, staff_view
-from receivables.core import inputs
+from receivables.backoffice.views.common import form_errors, staff_view
+from receivables.core import inputs, permissions
 from receivables.core.errors import ReceivablesError
 from receivables.customers.models import Customer
 from receivables.rules.refund_policy import POLICY_CHOICES
@@ -86,7 +86,7 @@ def cancel_quote(request: HttpRequest, subscription_id: int) -> HttpResponse:
     return render(request, "backoffice/subscriptions/_quote.html", {"quote": quote, "choices": choices})
 
 
-@staff_view(WRITERS)
+@staff_view(permissions.WRITE)
 def cancel_wizard(request: HttpRequest, subscription_id: int) -> HttpResponse:
     subscription = selectors.get_subscription(subscription_id)
     errors: dict[str, str] = {}
