@@ -152,7 +152,7 @@ def child(database: str, count: int, postgres: str) -> None:
         engine = (
             f"SQLite {__import__('sqlite3').sqlite_version}"
             if database == "sqlite"
-            else f"PostgreSQL {version.info.server_version}"
+            else f"PostgreSQL {version.info.server_version // 10000}.{version.info.server_version % 100}"
         )
         result = measure(count)
         print(f"{database}|{engine}|{machine()}|" + "|".join(f"{k}={v}" for k, v in result.items()), flush=True)
