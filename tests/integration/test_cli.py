@@ -152,11 +152,11 @@ def test_demo_loads_the_seed_story_and_leaves_the_ledger_clean(db: None) -> None
     refundables = api.get(f"/customers/{alice.pk}/refundables").body["items"]
     assert [(r["type"], r["amount"], r["outstanding"]) for r in refundables] == [("credit_note", "25.00", "5.00")]
     assert api.get(f"/customers/{alice.pk}").body["balance"] == "-5.00"
-    assert Customer.objects.count() == 9
+    assert Customer.objects.count() == 10  # Alice, Bruno (the subscription seed story) and 8 more
     assert Document.objects.filter(customer__auto_apply=False).exclude(customer=alice).exists()
     assert ledger_is_clean() == {}
 
     repeat = StringIO()
     call_command("demo", stdout=repeat)
     assert "already loaded" in repeat.getvalue()
-    assert Customer.objects.count() == 9
+    assert Customer.objects.count() == 10
