@@ -241,3 +241,21 @@ def test_two_simultaneous_cancellations_post_one_refund(bank: dict) -> None:
     assert Document.objects.filter(type="refund").count() == 1
     assert Order.objects.filter(kind="cancellation").count() == 1
     assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("start", [D(2026, 1, 1), D(2026, 1, 2)])  # keys on both sides of the sandbox's coin
+def test_a_charge_without_answer_is_finished_by_the_next_bill_run(bank: dict, start: datetime.date) -> None:
+    subscription = _subscribe(_plan(), token="tok_timeout", start=start)
+    order = Order.objects.get(subscription=subscription)
+    assert (subscription.status, order.status) == ("pending", "waiting_for_payment")
+    assert order.transaction.status == "unknown"
+
+    summary = services.bill_run(start)
+    subscription.refresh_from_db()
+    order.refresh_from_db()
+    assert summary.resumed == 1
+    assert (subscription.status, order.status, order.invoice.outstanding_minor) == ("active", "completed", 0)
+    assert SandboxOperation.objects.filter(kind="charge", status="succeeded").count() == 1
+    assert services.bill_run(start).resumed == 0
+    assert ledger_is_clean() == {}

@@ -28,6 +28,7 @@ from receivables.documents import services as documents
 from receivables.documents.models import Document
 from receivables.documents.services import LineInput
 from receivables.gateways import services as gateway_services
+from receivables.gateways.models import TransactionStatus
 from receivables.money import Money
 from receivables.refunds import services as refund_services
 from receivables.rules import invoicing, periods, refund_policy
@@ -380,7 +381,32 @@ class BillRunSummary:
     renewals: int = 0
     paid: int = 0
     unpaid: int = 0
+    # Orders whose charge had no answer (a timeout) and that are now paid.
+    resumed: int = 0
     failed: list[str] = field(default_factory=list)
+
+
+# A charge without a final answer yet, or settled by ``gateway reconcile`` after its order gave up waiting.
+RESUMABLE = (TransactionStatus.PENDING, TransactionStatus.UNKNOWN, TransactionStatus.SUCCEEDED)
+
+
+def resume_waiting_orders(*, user: object = None) -> int:
+    """Finish orders whose card charge had no answer: ask again with the same key, then settle.
+
+    A declined charge is final and is not retried. Returns how many orders are now completed.
+    """
+    waiting = Order.objects.filter(
+        status=OrderStatus.WAITING_FOR_PAYMENT,
+        kind__in=[OrderKind.SALES, OrderKind.RENEWAL],
+        transaction__status__in=RESUMABLE,
+    )
+    completed = 0
+    # Few orders wait at a time; their ids are read first because settling changes the rows read.
+    for order_id in list(waiting.order_by("pk").values_list("pk", flat=True)):
+        order = Order.objects.select_related("subscription").get(pk=order_id)
+        if _charge_and_settle(order, user=user).order.status == OrderStatus.COMPLETED:
+            completed += 1
+    return completed
 
 
 def due_subscriptions(day: datetime.date) -> int:
@@ -400,6 +426,7 @@ def bill_run(
     stays flat however many there are and rows renewed meanwhile are never visited twice.
     """
     summary = BillRunSummary(date=day, due=due_subscriptions(day))
+    summary.resumed = resume_waiting_orders(user=user)
     last_id = 0
     while True:
         batch = list(

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"bill run {day.isoformat()}: renewed {summary.renewals} period(s) of {summary.subscriptions} "
             f"subscription(s): {summary.paid} paid, {summary.unpaid} not paid (past due), "
-            f"{len(summary.failed)} failed, in {elapsed:.1f} s"
+            f"{len(summary.failed)} failed; {summary.resumed} order(s) waiting for an unknown charge now paid; "
+            f"in {elapsed:.1f} s"
         )
         for failure in summary.failed[:50]:
             self.stdout.write(f"  - {failure}")
