@@ -36,7 +36,8 @@ def get_bank_account(bank_account_id: object, field: str = "bank_account") -> Ba
 
 
 def default_bank_account(currency: str) -> BankAccount | None:
-    return BankAccount.objects.filter(currency=currency, is_default=True).first()
+    # Payments and refunds post to its ledger account: fetch it in the same query.
+    return BankAccount.objects.filter(currency=currency, is_default=True).select_related("ledger_account").first()
 
 
 def bank_accounts(currency: str | None = None) -> QuerySet[BankAccount]:

@@ -238,7 +238,7 @@ def create_debit_memo(
 
 def _cash_account(customer: Customer, method: str, bank_account_id: int | None) -> BankAccount | None:
     if bank_account_id is not None:
-        bank = BankAccount.objects.filter(pk=bank_account_id).first()
+        bank = BankAccount.objects.filter(pk=bank_account_id).select_related("ledger_account").first()
         if bank is None:
             raise NotFound("bank_account", bank_account_id, "bank_account")
     elif method == PaymentMethod.CARD:
