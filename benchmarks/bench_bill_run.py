@@ -98,7 +98,22 @@ def build(count: int) -> None:
     Sequence.objects.update_or_create(series="customer", defaults={"prefix": "CUS-", "next_value": count + 1})
 
 
-def measure(count: int) -> dict[str, object]:
+def _in_workers(workers: int) -> object:
+    """The bill run as ``receivables bill-run --workers N`` runs it: N processes, shared by id."""
+    import io
+
+    from django.core.management import call_command
+
+    from receivables.subscriptions.models import Order
+    from receivables.subscriptions.services import BillRunSummary
+
+    call_command("bill_run", "--date", BILLING_DATE.isoformat(), "--workers", str(workers), stdout=io.StringIO())
+    renewals = Order.objects.filter(kind="renewal")
+    paid = renewals.filter(status="completed").count()
+    return BillRunSummary(date=BILLING_DATE, renewals=renewals.count(), paid=paid, unpaid=renewals.count() - paid)
+
+
+def measure(count: int, workers: int) -> dict[str, object]:
     from receivables.subscriptions import services
 
     build(count)
@@ -113,7 +128,7 @@ def measure(count: int) -> dict[str, object]:
             rate = summary.renewals / (now - started)
             print(f"  … {summary.subscriptions}/{summary.due} ({rate:.0f}/s)", file=sys.stderr, flush=True)
 
-    summary = services.bill_run(BILLING_DATE, progress=progress)
+    summary = _in_workers(workers) if workers > 1 else services.bill_run(BILLING_DATE, progress=progress)
     elapsed = time.perf_counter() - started
     again = services.bill_run(BILLING_DATE)
     return {
@@ -121,6 +136,8 @@ def measure(count: int) -> dict[str, object]:
         "paid": summary.paid,
         "unpaid": summary.unpaid,
         "failed": len(summary.failed),
+        "workers": workers,
+        "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "seconds": elapsed,
         "rate": summary.renewals / elapsed if elapsed else 0.0,
         "rss_before": rss_before,
@@ -129,7 +146,7 @@ def measure(count: int) -> dict[str, object]:
     }
 
 
-def child(database: str, count: int, postgres: str) -> None:
+def child(database: str, count: int, postgres: str, workers: int) -> None:
     """Runs in its own process: settings are read once per process."""
     scratch = None
     if database == "sqlite":
@@ -154,7 +171,7 @@ def child(database: str, count: int, postgres: str) -> None:
             if database == "sqlite"
             else f"PostgreSQL {version.info.server_version // 10000}.{version.info.server_version % 100}"
         )
-        result = measure(count)
+        result = measure(count, workers)
         print(f"{database}|{engine}|{machine()}|" + "|".join(f"{k}={v}" for k, v in result.items()), flush=True)
     finally:
         if scratch:
@@ -176,16 +193,17 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the run (as bill-run --workers)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.database, args.subscriptions, args.postgres)
+        child(args.database, args.subscriptions, args.postgres, args.workers)
         return
     databases = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     print(f"bill run of {args.subscriptions} subscriptions, billing date {BILLING_DATE}")
     for database in databases:
         command = [sys.executable, __file__, "--child", "--database", database]
-        command += ["--subscriptions", str(args.subscriptions)]
+        command += ["--subscriptions", str(args.subscriptions), "--workers", str(args.workers)]
         command += ["--postgres", args.postgres]
         # The child's progress goes to stderr (shown as it runs); its result is its last stdout line.
         output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
@@ -194,13 +212,15 @@ def main() -> None:
         result = dict(pair.split("=", 1) for pair in pairs)
         print(f"\n{name}: {engine}\n  machine: {where}")
         print(
-            f"  {result['renewals']} renewals ({result['paid']} paid, {result['unpaid']} declined, "
+            f"  {result['workers']} process(es): {result['renewals']} renewals ({result['paid']} paid, "
+            f"{result['unpaid']} declined, "
             f"{result['failed']} failed) in {float(result['seconds']):.1f} s: {float(result['rate']):.0f} renewals/s"
         )
         print(
             f"  peak RSS {float(result['rss_before']):.0f} MiB after set-up, {float(result['rss_after']):.0f} MiB "
             f"after the bill run (growth {float(result['rss_after']) - float(result['rss_before']):.0f} MiB); "
-            f"a second run for the same date renewed {result['rerun_renewals']}"
+            f"a second run for the same date renewed {result['rerun_renewals']}; "
+            f"worker peak RSS {float(result['worker_rss']):.0f} MiB"
         )
 
 

@@ -259,3 +259,17 @@ def test_a_charge_without_answer_is_finished_by_the_next_bill_run(bank: dict, st
     assert SandboxOperation.objects.filter(kind="charge", status="succeeded").count() == 1
     assert services.bill_run(start).resumed == 0
     assert ledger_is_clean() == {}
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_bill_run_shared_by_worker_processes_renews_each_subscription_once(bank: dict) -> None:
+    plan = _plan()
+    subscriptions = [_subscribe(plan, start=D(2026, 1, 1), name=f"Worker {i}") for i in range(9)]
+    Subscription.objects.filter(pk=subscriptions[4].pk).update(card_token="tok_declined")
+    out = io.StringIO()
+    call_command("bill_run", "--date", "2026-02-01", "--workers", "3", stdout=out)
+    assert "renewed 9 period(s) of 9 subscription(s): 8 paid, 1 not paid" in out.getvalue()
+    assert Order.objects.filter(kind="renewal").count() == 9
+    assert sorted(Subscription.objects.values_list("status", flat=True)) == ["active"] * 8 + ["past_due"]
+    assert ledger_is_clean() == {}

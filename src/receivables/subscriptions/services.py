@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models.functions import Mod
 
 from receivables.core import inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
@@ -409,38 +410,35 @@ def resume_waiting_orders(*, user: object = None) -> int:
     return completed
 
 
-def due_subscriptions(day: datetime.date) -> int:
-    return Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=day).count()
-
-
 def bill_run(
     day: datetime.date,
     *,
     user: object = None,
     batch_size: int = 1000,
+    shard: tuple[int, int] = (0, 1),
     progress: Callable[[BillRunSummary], None] | None = None,
 ) -> BillRunSummary:
     """Renew every active subscription whose period ends on or before ``day``. Idempotent.
 
     Subscriptions are read in id order, a batch of ids at a time (keyset pagination), so memory
     stays flat however many there are and rows renewed meanwhile are never visited twice.
+    ``shard=(k, n)`` takes only ids with ``id % n == k``, so n processes can share one run.
     """
-    summary = BillRunSummary(date=day, due=due_subscriptions(day))
-    summary.resumed = resume_waiting_orders(user=user)
+    index, shards = shard
+    due = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=day)
+    if shards > 1:
+        due = due.annotate(shard=Mod("pk", shards)).filter(shard=index)
+    summary = BillRunSummary(date=day, due=due.count())
+    if index == 0:
+        summary.resumed = resume_waiting_orders(user=user)
     last_id = 0
-    while True:
-        batch = list(
-            Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=day, pk__gt=last_id)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not batch:
-            return summary
+    while batch := list(due.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]):
         for subscription_id in batch:
             _renew_counted(subscription_id, day, user, summary)
             if progress is not None:
                 progress(summary)
         last_id = batch[-1]
+    return summary
 
 
 def _renew_counted(subscription_id: int, day: datetime.date, user: object, summary: BillRunSummary) -> None:

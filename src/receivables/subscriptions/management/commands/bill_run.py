@@ -1,11 +1,13 @@
-"""``receivables bill-run [--date D]``: renew every subscription whose period ends on or before D."""
+"""``receivables bill-run [--date D] [--workers N]``: renew every subscription whose period ends on or before D."""
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from receivables.core import inputs
 from receivables.core.errors import ReceivablesError
@@ -16,19 +18,56 @@ from receivables.subscriptions.services import BillRunSummary
 PROGRESS_EVERY = 0.5
 
 
+# Progress shared by the worker processes: set before they fork, so they inherit it.
+_DONE: object = None
+
+
+def _run_shard(day: object, index: int, shards: int) -> BillRunSummary:
+    """One worker process: its share of the subscriptions, counting progress in ``_DONE``."""
+    connections.close_all()  # never share the parent's connection
+
+    def count(summary: BillRunSummary) -> None:
+        with _DONE.get_lock():  # type: ignore[attr-defined]
+            _DONE.value += 1  # type: ignore[attr-defined]
+
+    try:
+        return services.bill_run(day, shard=(index, shards), progress=count)  # type: ignore[arg-type]
+    finally:
+        connections.close_all()
+
+
+def _merge(day: object, parts: list[BillRunSummary]) -> BillRunSummary:
+    total = BillRunSummary(date=day)  # type: ignore[arg-type]
+    for part in parts:
+        total.due += part.due
+        total.subscriptions += part.subscriptions
+        total.renewals += part.renewals
+        total.paid += part.paid
+        total.unpaid += part.unpaid
+        total.resumed += part.resumed
+        total.failed += part.failed
+    return total
+
+
 class Command(BaseCommand):
     help = "Renew every subscription whose period ends on or before --date (default today). Idempotent."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--date", default=None, help="the billing date, YYYY-MM-DD (default: today)")
+        parser.add_argument(
+            "--workers", type=int, default=1, help="processes sharing the run by subscription id (PostgreSQL)"
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
             day = inputs.date(options["date"], "date")
         except ReceivablesError as error:
             raise CommandError(str(error)) from None
+        workers = int(options["workers"])  # type: ignore[call-overload]
+        if not 1 <= workers <= 64:
+            raise CommandError("--workers must be between 1 and 64")
         started = time.monotonic()
-        summary = services.bill_run(day, progress=self._progress_line(started) if self._on_terminal() else None)
+        summary = self._in_parallel(day, workers, started) if workers > 1 else self._alone(day, started)
         if self._on_terminal():
             self.stdout.write("")
         elapsed = time.monotonic() - started
@@ -42,6 +81,25 @@ class Command(BaseCommand):
             self.stdout.write(f"  - {failure}")
         if summary.failed:
             raise CommandError(f"{len(summary.failed)} subscription(s) could not be renewed", returncode=1)
+
+    def _alone(self, day: object, started: float) -> BillRunSummary:
+        show = self._progress_line(started) if self._on_terminal() else None
+        return services.bill_run(day, progress=show)  # type: ignore[arg-type]
+
+    def _in_parallel(self, day: object, workers: int, started: float) -> BillRunSummary:
+        global _DONE
+        context = multiprocessing.get_context("fork")
+        done = _DONE = context.Value("q", 0)
+        connections.close_all()
+        with context.Pool(workers) as pool:
+            pending = [pool.apply_async(_run_shard, (day, index, workers)) for index in range(workers)]
+            while not all(job.ready() for job in pending):
+                if self._on_terminal():
+                    rate = done.value / max(time.monotonic() - started, 1e-9)
+                    self.stdout.write(f"\r{done.value} subscriptions, {rate:.0f}/s", ending="")
+                    self.stdout.flush()
+                time.sleep(PROGRESS_EVERY)
+            return _merge(day, [job.get() for job in pending])
 
     def _on_terminal(self) -> bool:
         isatty = getattr(self.stdout, "isatty", None)
