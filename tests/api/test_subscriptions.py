@@ -325,3 +325,15 @@ def test_default_cancellation_date_is_today_in_the_business_time_zone(
     sold = subscribe(api, make_customer(api), make_plan(api))
     quoted = api.get(f"/subscriptions/{sold.body['id']}/cancellation-quote").body
     assert (quoted["at"], quoted["elapsed_days"]) == ("2026-01-11", 10)
+
+
+def test_a_plan_name_of_200_characters_fits_every_document(api: ApiClient, bank: dict) -> None:
+    period = {"duration": "P1M", "setup_fee": "10.00", "recurring_fee": "30.00", "refund_policy": SEED_POLICY}
+    long_plan = api.post("/plans", {"name": "N" * 200, "currency": "GBP", "periods": [period]})
+    assert long_plan.status == 201, long_plan.body
+    sold = subscribe(api, make_customer(api), long_plan.body)
+    assert sold.status == 201, sold.body
+    assert all(len(line["description"]) <= 200 for line in sold.body["invoice"]["lines"])
+    cancelled = api.post(f"/subscriptions/{sold.body['id']}/cancel", {"at": "2026-01-03"})
+    assert cancelled.status == 200, cancelled.body
+    assert len(cancelled.body["credit_memo"]["description"]) <= 200

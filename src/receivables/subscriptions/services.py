@@ -157,15 +157,24 @@ def new_plan_version(plan_id: int, raw_periods: list[dict], *, name: str | None 
 # --- subscribing -----------------------------------------------------------------------------
 
 
+# Document and line descriptions hold 200 characters; a plan's name may take all of them.
+DESCRIPTION_LENGTH = 200
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= DESCRIPTION_LENGTH else text[: DESCRIPTION_LENGTH - 1] + "…"
+
+
 def _sale_lines(period: PlanPeriod, start: datetime.date, end: datetime.date, *, setup: bool) -> list[LineInput]:
     rate = Decimal(period.tax_rate)
     currency = period.plan.currency
     lines = []
     if setup and period.setup_fee_minor:
         price = Money(period.setup_fee_minor, currency).amount
-        lines.append(LineInput(f"Setup fee: {period.plan.name} ({period.duration})", Decimal(1), price, rate))
+        label = _label(f"Setup fee: {period.plan.name} ({period.duration})")
+        lines.append(LineInput(label, Decimal(1), price, rate))
     price = Money(period.recurring_fee_minor, currency).amount
-    label = f"{period.plan.name} ({period.duration}), {start.isoformat()} to {end.isoformat()}"
+    label = _label(f"{period.plan.name} ({period.duration}), {start.isoformat()} to {end.isoformat()}")
     lines.append(LineInput(label, Decimal(1), price, rate))
     return lines
 
@@ -181,9 +190,8 @@ def _place_order(
     period = subscription.plan_period
     currency = period.plan.currency
     lines = _sale_lines(period, start, end, setup=kind == OrderKind.SALES)
-    invoice = documents.create_invoice(
-        subscription.customer_id, lines, date=start, description=f"{kind.capitalize()}: {lines[-1].description}"
-    )
+    description = _label(f"{kind.capitalize()}: {lines[-1].description}")
+    invoice = documents.create_invoice(subscription.customer_id, lines, date=start, description=description, user=user)
     if auto_apply:
         # An auto-apply customer's open credits may already have paid part of the invoice.
         invoice.refresh_from_db(fields=["outstanding_minor", "status"])
@@ -571,7 +579,7 @@ def cancel(
             tax_rate=quoted.paid.tax_rate,
             invoice_id=quoted.paid_order.invoice_id if quoted.paid_order else None,
             date=day,
-            description=f"Cancellation of subscription {subscription.pk}: {subscription.plan_period}",
+            description=_label(f"Cancellation of subscription {subscription.pk}: {subscription.plan_period}"),
             user=user,
         )
         if give_back == "refund":
