@@ -237,16 +237,19 @@ class Hostile:
         self.problems: list[str] = []
         self.sent = 0
         self.statuses: Counter = Counter()
+        self.last_snapshot: tuple | None = None
 
     def send(self, method: str, path: str, body: bytes, label: str, *, must_refuse: bool) -> int:
-        before = snapshot()
+        before = self.last_snapshot or snapshot()
         response = self.client.generic(method, PREFIX + path, body, content_type="application/json", **self.auth)
         self.sent += 1
         status = response.status_code
         self.statuses[(label.rsplit("=", 1)[-1], status)] += 1
+        # One snapshot per request: the state after this one is the state before the next.
+        self.last_snapshot = after = snapshot()
         if status >= 500:
             self.problems.append(f"{status} {method} {path} [{label}]: {response.content[:200]!r}")
-        elif status >= 400 and snapshot() != before:
+        elif status >= 400 and after != before:
             self.problems.append(f"{status} {method} {path} [{label}] wrote something although refused")
         elif status < 400 and must_refuse:
             self.problems.append(f"{status} {method} {path} [{label}] accepted a value it cannot store as sent")
