@@ -95,7 +95,9 @@ def test_seed_story_cancel_on_day_ten_refunds_in_full_through_the_original_charg
     assert refund["source"] == memo["id"]
     assert cancelled.body["order"]["kind"] == "cancellation"
     assert [d["type"] for d in cancelled.body["order"]["documents"]] == ["credit_note", "refund"]
-    assert api.get(f"/subscriptions/{subscription_id}").body["status"] == "cancelled"
+    after = api.get(f"/subscriptions/{subscription_id}").body
+    assert (after["status"], after["cancelled_on"]) == ("cancelled", "2026-01-10")
+    assert after["orders"] == [sold.body["order"]["id"], cancelled.body["order"]["id"]]
 
     picked = api.patch(f"/refunds/{refund['id']}", {"transaction": charge_id})
     assert picked.status == 200, picked.body

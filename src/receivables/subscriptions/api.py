@@ -181,6 +181,7 @@ class SubscriptionOut(Schema):
     current_period_start: str
     current_period_end: str
     cancelled_on: str | None
+    orders: list[int]
 
 
 class SubscribeOut(SubscriptionOut):
@@ -206,6 +207,8 @@ def subscription_out(subscription: Subscription) -> dict:
         "current_period_start": subscription.current_period_start.isoformat(),
         "current_period_end": subscription.current_period_end.isoformat(),
         "cancelled_on": subscription.cancelled_on.isoformat() if subscription.cancelled_on else None,
+        # Sales, renewal and cancellation orders, oldest first: each is GET /orders/{id}.
+        "orders": sorted(order.pk for order in subscription.orders.all()),
     }
 
 

@@ -40,14 +40,16 @@ def plans(*, include_superseded: bool = False) -> QuerySet[Plan]:
 
 def get_subscription(subscription_id: object, field: str = "id") -> Subscription:
     ident = inputs.identifier(subscription_id, field)
-    subscription = Subscription.objects.select_related("plan_period__plan").filter(pk=ident).first()
+    found = Subscription.objects.select_related("plan_period__plan").prefetch_related("orders")
+    subscription = found.filter(pk=ident).first()
     if subscription is None:
         raise NotFound("subscription", subscription_id, field)
     return subscription
 
 
 def customer_subscriptions(customer: Customer) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(customer=customer).select_related("plan_period__plan").order_by("id")
+    found = Subscription.objects.filter(customer=customer).select_related("plan_period__plan")
+    return found.prefetch_related("orders").order_by("id")
 
 
 def get_order(order_id: object, field: str = "id") -> Order:
