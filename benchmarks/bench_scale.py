@@ -216,8 +216,13 @@ def measure_reads(big_customer: int, typical_customer: int) -> dict:
 
     from receivables.core.roles import assign_role
     from receivables.core.tokens import create_token
+    from receivables.customers.models import Customer
     from receivables.documents.models import Document
     from receivables.documents.selectors import STATEMENT_PAGE_SIZE
+    from receivables.documents.selectors import refundables as refundable_items
+
+    def refundables(customer: int) -> int:
+        return refundable_items(Customer.objects.get(pk=customer)).count()
 
     user, _ = get_user_model().objects.get_or_create(username="bench-reader")
     assign_role(user, "viewer")
@@ -241,7 +246,7 @@ def measure_reads(big_customer: int, typical_customer: int) -> dict:
             "statement, first page": (get(f"{base}/statement", {"page": 1}), 30),
             "statement, last page": (get(f"{base}/statement", {"page": last}), 30),
             "statement, whole year 2024": (get(f"{base}/statement", {"from": "2024-01-01", "to": "2024-12-31"}), 7),
-            "refundables": (get(f"{base}/refundables"), 30),
+            f"refundables ({refundables(customer):,} items)": (get(f"{base}/refundables"), 30),
             "aged receivables": (get(f"{base}/aged-receivables", {"as_of": "2026-01-31"}), 30),
         }
         for name, (call, repeats) in reads.items():

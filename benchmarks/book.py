@@ -427,6 +427,14 @@ def customer_story(writer: BookWriter, index: int, count: int, seed: int, name: 
             writer.lines(invoice, [("Hosting and support", "1", price, "20", net, tax)])
             open_debits.append(invoice)
             balance += invoice.total
+            # The clerk allocates unapplied cash and credit to the new invoice, as auto-apply would.
+            while open_credits and open_debits and rng.random() < 0.3:
+                credit = open_credits[0]
+                settle(credit)
+                if credit.outstanding == 0:
+                    open_credits.popleft()
+                else:
+                    break
     writer.add_customer(customer_id, number, name, balance, first)
     for doc in docs:
         writer.document_row(doc, customer_id)

@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,37 +52,56 @@ def main() -> None:
     if args.from_json:
         run = json.loads(Path(args.from_json).read_text())
     else:
-        run = measure(args.scale, args.databases.split(","), args.bill_run)
         saved = Path(f"/tmp/receivables-bench-{args.scale}-{os.getpid()}.json")
-        saved.write_text(json.dumps(run, indent=1))
-        progress(f"results saved in {saved}")
+        progress(f"results are saved in {saved} as each stage ends")
+        run = measure(args.scale, args.databases.split(","), args.bill_run, saved)
     text = render(run)
     print(text)
     if not args.no_write:
         write_section(text)
 
 
-def measure(scale: str, databases: list[str], bill: int | None) -> dict:
+def measure(scale: str, databases: list[str], bill: int | None, saved: Path) -> dict:
+    """Every stage in turn; the results are saved after each, and a failed stage is recorded, not fatal
+    (other people's tests on this machine stop and start PostgreSQL)."""
     sys.path.insert(0, str(ROOT / "src"))
     sizes = SCALES[scale]
     run: dict = {"scale": scale, "sizes": sizes, "machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M")}
-    run["databases"] = {}
+    run["databases"], run["failures"] = {}, []
+
+    def stage(name: str, work: Callable[[], object]) -> object:
+        try:
+            return work()
+        except (SystemExit, Exception) as error:  # noqa: BLE001 - recorded in the report
+            run["failures"].append(f"{name}: {error}")
+            progress(f"{name} failed: {error}")
+            return None
+        finally:
+            saved.write_text(json.dumps(run, indent=1))
+
     for database in databases:
-        name = f"bench_scale_{os.getpid()}"
-        with scratch_database(database, name) as url:
-            argv = [str(ROOT / "benchmarks" / "bench_scale.py")]
-            for key in ("customers", "documents", "big", "count"):
-                argv += [f"--{key}", str(sizes[key])]
-            result = run_child(argv, child_env(url))
-            result["load_average"] = load_average()
-            if database == "postgres":
-                customers = result["generate"]["customer_ids"]
-                result["load"] = bench_load.run(url, customers, 32, sizes["load"])
-            run["databases"][database] = result
-    run["peer"] = bench_peer.run(sizes["count"])
-    run["bill_run"] = {db: bill_run(db, bill or sizes["bill"]) for db in databases}
+        stage(database, lambda database=database: scale_run(database, sizes, run))
+    run["peer"] = stage("peer", lambda: bench_peer.run(sizes["count"])) or {"skipped": "the peer run failed"}
+    run["bill_run"] = {}
+    for database in databases:
+        figures = stage(f"bill run {database}", lambda database=database: bill_run(database, bill or sizes["bill"]))
+        if figures:
+            run["bill_run"][database] = figures
     run["finished_load"] = load_average()
+    saved.write_text(json.dumps(run, indent=1))
     return run
+
+
+def scale_run(database: str, sizes: dict, run: dict) -> None:
+    with scratch_database(database, f"bench_scale_{os.getpid()}") as url:
+        argv = [str(ROOT / "benchmarks" / "bench_scale.py")]
+        for key in ("customers", "documents", "big", "count"):
+            argv += [f"--{key}", str(sizes[key])]
+        result = run_child(argv, child_env(url))
+        result["load_average"] = load_average()
+        run["databases"][database] = result
+        if database == "postgres":
+            result["load"] = bench_load.run(url, result["generate"]["customer_ids"], 32, sizes["load"])
 
 
 def bill_run(database: str, subscriptions: int) -> dict:
@@ -113,6 +133,8 @@ def render(run: dict) -> str:
     out.append(f"| load at the end | {run.get('finished_load', '')} |")
     out += posting_table(dbs, names) + peer_table(run) + reads_table(dbs, names) + load_table(dbs)
     out += verify_table(dbs, names, run)
+    if run.get("failures"):
+        out += ["", "Stages that failed in this run: " + "; ".join(run["failures"])]
     return "\n".join(out) + "\n"
 
 
