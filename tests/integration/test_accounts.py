@@ -458,3 +458,15 @@ def test_no_default_account_in_the_currency_is_refused(db: None) -> None:
     assert (refused.value.code, refused.value.field) == ("no_default_bank_account", "bank_account")
     assert not Document.objects.exists()
     assert services.record_payment(usd.pk, Money(100, "USD"), "card").bank_account_id is None
+
+
+def test_open_ended_statements_include_every_document_however_old(bank: dict) -> None:
+    alice = customer_named()
+    ancient = invoice(alice, "5.00", datetime.date(1850, 1, 1))
+    invoice(alice, "7.00", DAY)
+    for page in (None, 1):
+        result = selectors.statement(fresh_customer(alice), page=page)
+        assert [entry.document.pk for entry in result.lines][:1] == [ancient.pk]
+        assert (result.opening_balance, result.closing_balance) == (0, 1200)
+    from_1900 = selectors.statement(fresh_customer(alice), datetime.date(1900, 1, 1), page=1)
+    assert (from_1900.opening_balance, [e.balance for e in from_1900.lines]) == (500, [1200])
