@@ -92,7 +92,9 @@ class AccountsMachine(RuleBasedStateMachine):
             document.total_minor,
             "hold" if document.status == "hold" else "open",
         )
-        self.auto_apply_model(document.customer_id)
+        # A credit created on hold triggers nothing: it is applied when released.
+        if document.status != "hold":
+            self.auto_apply_model(document.customer_id)
 
     def settle(self, doc: Doc, amount: int) -> None:
         doc.outstanding -= amount
