@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -34,46 +33,14 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from common import machine, pg_admin, progress, timed
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PG_SCRATCH = "bench_receivables"
 
 
-# The parent: machine, databases, report --------------------------------------------------
-
-
-def machine() -> dict[str, str]:
-    import django
-
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        kib = next(
-            int(s.split()[1]) for s in Path("/proc/meminfo").read_text().splitlines() if s.startswith("MemTotal")
-        )
-        ram = f"{kib / 1024 / 1024:.1f} GiB"
-    except OSError:
-        ram = "unknown"
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "ram": ram,
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        # Other work on the machine skews every figure; the load says how much there was.
-        "load": " ".join(f"{n:.1f}" for n in os.getloadavg()) + " (1, 5, 15 min)",
-    }
-
-
-def pg_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(statement)
+# The parent: databases, report ---------------------------------------------------------------
 
 
 def run_child(database: str, documents: int, count: int) -> dict:
@@ -181,16 +148,6 @@ def child_run(database: str, documents: int, count: int) -> dict:
         "verify_seconds": verify_seconds,
         "problems": problems,
     }
-
-
-def progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def timed(work):  # noqa: ANN001, ANN201 - a tiny helper
-    start = time.perf_counter()
-    result = work()
-    return time.perf_counter() - start, result
 
 
 def measure_posting(count: int) -> dict[str, float]:

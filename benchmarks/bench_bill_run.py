@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,30 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import machine_line as machine
+from common import peak_rss_mib
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 BILLING_DATE = datetime.date(2026, 3, 1)
 ANCHOR = datetime.date(2026, 2, 1)
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
-        model = names[0] if names else model
-    import django
-
-    return (
-        f"{model}, {os.cpu_count()} CPUs; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; Django {django.get_version()}"
-    )
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def build(count: int) -> None:

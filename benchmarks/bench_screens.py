@@ -14,32 +14,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from common import machine_line, percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line]
-        model = names[0] if names else model
-    import sqlite3
-
-    import django
-
-    return (
-        f"{model}, {os.cpu_count()} CPUs; {platform.system()} {platform.release()}; "
-        f"Python {platform.python_version()}; Django {django.get_version()}; SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def build(customers: int, documents: int) -> dict[str, int]:
@@ -126,11 +112,6 @@ def pages(ids: dict[str, int]) -> dict[str, str]:
     }
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=10_000)
@@ -151,7 +132,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     ids = build(args.customers, args.documents)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine_line()}; SQLite {sqlite3.sqlite_version}")
     print(
         f"book: {args.customers:,} customers; one customer with {args.documents:,} documents "
         f"(built in {time.perf_counter() - began:.1f} s); {args.repeat} requests per page after one warm-up"

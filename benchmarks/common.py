@@ -55,6 +55,15 @@ def machine() -> dict[str, str]:
     }
 
 
+def machine_line() -> str:
+    """The machine on one line: "AMD EPYC, 2 CPUs; Linux 6.1; Python 3.11.7; Django 5.2"."""
+    info = machine()
+    return (
+        f"{info['cpu']}, {info['cores']} CPUs; {platform.system()} {platform.release()}; "
+        f"Python {info['python']}; Django {info['django']}"
+    )
+
+
 def load_average() -> str:
     return " ".join(f"{n:.1f}" for n in os.getloadavg()) + " (1, 5, 15 min)"
 

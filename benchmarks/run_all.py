@@ -131,11 +131,74 @@ def render(run: dict) -> str:
     for db, result in dbs.items():
         out.append(f"| {names[db]} | {result['version']}; load after its run {result['load_average']} |")
     out.append(f"| load at the end | {run.get('finished_load', '')} |")
-    out += posting_table(dbs, names) + peer_table(run) + reads_table(dbs, names) + load_table(dbs)
+    out += (
+        summary_table(run, names)
+        + posting_table(dbs, names)
+        + peer_table(run)
+        + reads_table(dbs, names)
+        + load_table(dbs)
+    )
     out += verify_table(dbs, names, run)
     if run.get("failures"):
         out += ["", "Stages that failed in this run: " + "; ".join(run["failures"])]
     return "\n".join(out) + "\n"
+
+
+def summary_table(run: dict, names: dict) -> list[str]:
+    """One line per aim of the issue: the figure, the aim, met or not."""
+    dbs, out = run["databases"], ["", "### Summary", "", "| figure | aim | measured | met |", "|---|---|---|---|"]
+
+    def row(figure: str, aim: str, measured: str, met: bool) -> None:
+        out.append(f"| {figure} | {aim} | {measured} | {'yes' if met else '**no**'} |")
+
+    for db, result in dbs.items():
+        rates = result["posting"]["rates"]
+        ratios = {kind: rates["services"][kind] / rates["per-transaction"][kind] for kind in rates["services"]}
+        measured = ", ".join(f"{kind.split(' (')[0]} {ratio:.0%}" for kind, ratio in ratios.items())
+        row(f"{names[db]}: posting ÷ per-transaction limit", "≥ 33 %", measured, min(ratios.values()) >= 1 / 3)
+    peer = run.get("peer", {})
+    if "ours_per_s" in peer:
+        ratio = peer["ours_per_s"] / peer["hordak_per_s"]
+        measured = f"{peer['ours_per_s']:,.0f} ÷ {peer['hordak_per_s']:,.0f} = {ratio:.2f}"
+        row("PostgreSQL: our invoice ÷ hordak transfer", "≥ 1", measured, ratio >= 1)
+    for db, result in dbs.items():
+        single = {k: v["median"] for k, v in result["reads"].items() if not k.startswith("whole book")}
+        misses = {k: v for k, v in single.items() if v >= AIM_READ_MS}
+        measured = f"slowest {max(single.values()):,.0f} ms" + (
+            "; over the aim: " + ", ".join(f"{_short(k)} {v:,.0f} ms" for k, v in misses.items()) if misses else ""
+        )
+        row(f"{names[db]}: one customer's reads, median", f"< {AIM_READ_MS} ms", measured, not misses)
+        book = {k.split(": ", 1)[1]: v["median"] for k, v in result["reads"].items() if k.startswith("whole book")}
+        measured = ", ".join(f"{k} {v:,.0f} ms" for k, v in book.items())
+        row(
+            f"{names[db]}: whole book reads, median",
+            f"< {AIM_BOOK_MS / 1000:.0f} s",
+            measured,
+            max(book.values()) < AIM_BOOK_MS,
+        )
+    load = dbs.get("postgres", {}).get("load")
+    if load:
+        measured = (
+            f"{load['rps']:,.0f} requests/s, p50 {load['p50']:,.0f} ms, p99 {load['p99']:,.0f} ms, "
+            f"{load['errors_5xx']} 5xx, verify {'clean' if load['verify_exit'] == 0 else 'FAILED'}"
+        )
+        row(
+            "PostgreSQL under load, 32 clients",
+            "0 5xx, verify clean",
+            measured,
+            not load["errors_5xx"] and not load["verify_exit"],
+        )
+    for db, result in dbs.items():
+        verify = result["verify"]
+        measured = f"{verify['seconds']:,.0f} s, peak {verify['rss_mib']:,.0f} MiB"
+        row(f"{names[db]}: ledger verify of the whole book", "all invariants hold", measured, verify["exit"] == 0)
+    return out
+
+
+def _short(read: str) -> str:
+    """ "busiest customer (100,000 documents): refundables" → "busiest customer: refundables"."""
+    who, _, what = read.partition(": ")
+    return f"{who.split(' (')[0]}: {what}"
 
 
 def posting_table(dbs: dict, names: dict) -> list[str]:
