@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--databases", default="sqlite,postgres")
-    parser.add_argument("--bill-run", type=int, help="subscriptions in the bill run (default by scale)")
+    parser.add_argument("--bill-run", type=int, help="subscriptions in the bill run (default by scale; 0: skip)")
     parser.add_argument("--from-json", help="render a saved run instead of running")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
@@ -83,7 +83,7 @@ def measure(scale: str, databases: list[str], bill: int | None, saved: Path) -> 
         stage(database, lambda database=database: scale_run(database, sizes, run))
     run["peer"] = stage("peer", lambda: bench_peer.run(sizes["count"])) or {"skipped": "the peer run failed"}
     run["bill_run"] = {}
-    for database in databases:
+    for database in databases if bill != 0 else []:
         figures = stage(f"bill run {database}", lambda database=database: bill_run(database, bill or sizes["bill"]))
         if figures:
             run["bill_run"][database] = figures
