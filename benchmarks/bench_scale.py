@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import subprocess
 import sys
 import time
@@ -267,18 +266,23 @@ def measure_reads(big_customer: int, typical_customer: int) -> dict:
 
 
 def run_verify() -> dict:
-    """``receivables ledger verify`` in its own process: wall time, exit code, peak RSS."""
-    command = [str(Path(sys.executable).parent / "receivables"), "ledger", "verify"]
+    """``receivables ledger verify`` in its own process: wall time, exit code, its own peak RSS (VmHWM)."""
+    probe = (
+        "import sys; sys.path.insert(0, 'benchmarks'); from common import peak_rss_mib\n"
+        "from receivables.cli import main\n"
+        "try:\n    main(['ledger', 'verify']); code = 0\n"
+        "except SystemExit as done:\n    code = done.code or 0\n"
+        "print(f'peak-rss-mib {peak_rss_mib()}'); sys.exit(code)\n"
+    )
     started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    rss = next((float(line.split()[1]) for line in lines if line.startswith("peak-rss-mib ")), 0.0)
     return {
         "seconds": time.perf_counter() - started,
-        "exit": child.returncode,
-        "rss_mib": usage.ru_maxrss / 1024,
-        "report": output.strip().splitlines()[-5:],
+        "exit": done.returncode,
+        "rss_mib": rss,
+        "report": [line for line in lines if not line.startswith("peak-rss-mib ")][-5:],
     }
 
 
