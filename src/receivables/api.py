@@ -163,9 +163,9 @@ def _field_of(location: tuple | list) -> str:
 
 @api.exception_handler(ValidationError)
 def on_invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
-    first = error.errors[0] if error.errors else {"type": "invalid", "loc": (), "msg": "invalid request"}
+    first: dict[str, Any] = dict(error.errors[0]) if error.errors else {}
     field = _field_of(first.get("loc", ()))
-    code = VALIDATION_CODES.get(first.get("type", ""), "invalid_value")
+    code = VALIDATION_CODES.get(str(first.get("type", "")), "invalid_value")
     if code == "not_a_string" and field.split(".")[-1] in AMOUNT_FIELDS:
         code = "amount_not_string"
     status = 400 if code == "invalid_json" else 422

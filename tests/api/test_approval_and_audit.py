@@ -41,7 +41,9 @@ def test_creator_cannot_process_own_refund_another_approver_can(people: dict, se
     assert (paid.status, paid.body["status"]) == (200, "refunded")
     trail = people["maker"].get("/audit", object=f"document:{refund['id']}").body["items"]
     assert [(e["action"], e["actor"]) for e in trail] == [
-        ("refund.create", "maker"), ("refund.approved", "checker"), ("refund.refunded", "checker"),
+        ("refund.create", "maker"),
+        ("refund.approved", "checker"),
+        ("refund.refunded", "checker"),
     ]
 
 
@@ -53,8 +55,7 @@ def test_threshold_per_currency_lets_small_refunds_through(people: dict, setting
     assert people["maker"].post(f"/refunds/{large['id']}/process").status == 403
 
 
-def test_approval_by_another_lets_the_creator_process_and_is_recorded_with_comment(people: dict,
-                                                                                 settings: Any) -> None:
+def test_approval_by_another_lets_the_creator_process_and_is_recorded_with_comment(people: dict, settings: Any) -> None:
     settings.REFUND_APPROVAL_THRESHOLD = "*=0"
     refund = _held_refund(people["maker"], "30.00")
     self_approval = people["maker"].post(f"/refunds/{refund['id']}/approve", {"comment": "fine by me"})
@@ -103,10 +104,12 @@ def test_a_refunds_whole_life_leaves_one_row_per_change_with_before_and_after(pe
     assert paid[0]["before"] is None and paid[0]["after"]["status"] == "hold"
     assert paid[0]["request_id"] == "req-create-1" and paid[0]["via"].startswith("token:")
     assert (paid[1]["before"]["previous_transaction"], paid[1]["after"]["previous_transaction"]) == (
-        None, payment["transaction"],
+        None,
+        payment["transaction"],
     )
     assert [(e["before"]["status"], e["after"]["status"]) for e in paid[2:]] == [
-        ("hold", "processing"), ("processing", "refunded"),
+        ("hold", "processing"),
+        ("processing", "refunded"),
     ]
     cancelled = maker.get("/audit", object=f"document:{other['id']}").body["items"]
     assert [e["action"] for e in cancelled] == ["refund.create", "refund.cancel"]
@@ -122,8 +125,10 @@ def test_audit_rows_cannot_be_updated_or_deleted_on_postgres(people: dict) -> No
     assert ON_POSTGRES
     people["maker"].post("/customers", {"name": "Dana Evans", "currency": "GBP"})
     entry = AuditEntry.objects.latest("id")
-    for statement in ("UPDATE core_auditentry SET action = 'forged' WHERE id = %s",
-                      "DELETE FROM core_auditentry WHERE id = %s"):
+    for statement in (
+        "UPDATE core_auditentry SET action = 'forged' WHERE id = %s",
+        "DELETE FROM core_auditentry WHERE id = %s",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [entry.pk])
     assert AuditEntry.objects.get(pk=entry.pk).action == entry.action

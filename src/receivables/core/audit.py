@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import QuerySet
 
@@ -25,9 +26,14 @@ def snapshot(instance: models.Model, fields: tuple[str, ...]) -> dict[str, Any]:
     values = {}
     for name in fields:
         field = instance._meta.get_field(name)
-        attribute = field.attname if field.is_relation else name
+        attribute = field.attname if isinstance(field, models.ForeignKey) else name
         values[name] = _plain(getattr(instance, attribute))
     return values
+
+
+def person(user: object) -> User | None:
+    """The saved staff user behind ``user``, or None for the system and anonymous callers."""
+    return user if isinstance(user, User) and user.pk else None
 
 
 def record(
@@ -41,9 +47,9 @@ def record(
     label: str = "",
 ) -> AuditEntry:
     actor = context.current()
-    who = user if getattr(user, "pk", None) else actor.user
+    who = person(user) or person(actor.user)
     return AuditEntry.objects.create(
-        actor=who if getattr(who, "pk", None) else None,
+        actor=who,
         actor_name=getattr(who, "username", "") or actor.via,
         via=actor.via,
         request_id=actor.request_id,

@@ -19,7 +19,8 @@ class Actor:
 
 
 _current: contextvars.ContextVar[Actor] = contextvars.ContextVar(
-    "receivables_actor", default=Actor()  # noqa: B039 - Actor is frozen
+    "receivables_actor",
+    default=Actor(),  # noqa: B039 - Actor is frozen
 )
 
 

@@ -6,7 +6,7 @@ import datetime
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: AbstractBaseUser, *, expires_in_days: int | None = None) -> str:
+def create_token(user: User, *, expires_in_days: int | None = None) -> str:
     """Return a new token. Only its digest is kept, so it cannot be shown again."""
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -38,7 +38,7 @@ def prefix_of(token: str) -> str:
     return token.removeprefix(TOKEN_PREFIX).partition("_")[0]
 
 
-def user_for_token(token: str) -> tuple[AbstractBaseUser, str] | None:
+def user_for_token(token: str) -> tuple[User, str] | None:
     """The active user a live token belongs to, with the token's prefix; None otherwise."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None

@@ -3,7 +3,7 @@ last recorded status is not the one it has."""
 
 from __future__ import annotations
 
-from django.db.models import CharField, Exists, OuterRef, Subquery
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
 
 from receivables.core.models import AuditEntry
@@ -11,7 +11,7 @@ from receivables.documents.models import Document, DocumentType
 from receivables.ledger.selectors import Problems
 
 
-def _entries_of_document() -> object:
+def _entries_of_document() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(object_type="document", object_id=Cast(OuterRef("pk"), CharField()))
 
 

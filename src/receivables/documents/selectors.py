@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import BigIntegerField, Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -239,7 +240,9 @@ def aged_receivables(as_of: datetime.date, customer: Customer | None = None) -> 
         name: Coalesce(Sum("outstanding_minor", filter=condition), Value(0))
         for name, condition in _bucket_bounds(as_of).items()
     }
-    by_currency = {row.pop("currency"): row for row in debits.values("currency").annotate(**sums)}
+    by_currency: dict[str, dict[str, Any]] = {
+        row["currency"]: dict(row) for row in debits.values("currency").annotate(**sums)
+    }
     unapplied = dict(
         credits.values("currency").annotate(total=Sum("outstanding_minor")).values_list("currency", "total")
     )

@@ -127,7 +127,7 @@ def issue(
         total_minor=total.minor,
         outstanding_minor=total.minor,
         status=status,
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=audit.person(user),
         **fields,
     )
     _move_balance(customer, _signed(document))
@@ -428,7 +428,7 @@ def check_allocation(source: Document, target: Document, amount: Money) -> None:
 def _settle(document: Document, applied_minor: int) -> None:
     """Move a document's O/S by ``applied_minor`` and keep its open/closed status right."""
     document.outstanding_minor -= applied_minor
-    fields = {"outstanding_minor": document.outstanding_minor}
+    fields: dict[str, object] = {"outstanding_minor": document.outstanding_minor}
     if document.status in (Status.OPEN, Status.CLOSED):
         document.status = Status.OPEN if document.outstanding_minor > 0 else Status.CLOSED
         fields["status"] = document.status
@@ -441,7 +441,7 @@ def apply(source: Document, target: Document, amount: Money, *, user: object = N
         source=source,
         target=target,
         amount_minor=amount.minor,
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=audit.person(user),
     )
     _settle(source, amount.minor)
     _settle(target, amount.minor)
@@ -499,7 +499,7 @@ def undo_allocation(allocation: Allocation, *, user: object = None) -> Allocatio
         target_id=allocation.target_id,
         amount_minor=-allocation.amount_minor,
         reversal_of=allocation,
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=audit.person(user),
     )
     _settle(locked[allocation.source_id], -allocation.amount_minor)
     _settle(locked[allocation.target_id], -allocation.amount_minor)

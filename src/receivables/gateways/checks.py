@@ -25,5 +25,5 @@ def refunds_within_charges() -> Problems:
     reserved = with_refundable(ETransaction.objects.filter(kind=TransactionKind.CHARGE)).filter(
         reserved_minor__gt=F("amount_minor")
     )
-    for etx in reserved[:50]:
-        yield f"charge ETX-{etx.pk}: refunds reserve {etx.reserved_minor} of {etx.amount_minor} captured"
+    for charge in reserved[:50]:
+        yield f"charge ETX-{charge.pk}: refunds reserve {charge.reserved_minor} of {charge.amount_minor} captured"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import BigIntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -13,8 +15,8 @@ from receivables.gateways.models import ETransaction, TransactionKind, Transacti
 RESERVING = [Status.HOLD, Status.PROCESSING, Status.REFUNDED]
 
 
-def with_refundable(transactions: QuerySet[ETransaction]) -> QuerySet[ETransaction]:
-    """Annotate ``refundable_minor``: a successful charge less the refunds that draw on it."""
+def with_refundable(transactions: QuerySet[ETransaction]) -> QuerySet[Any]:
+    """Annotate ``reserved_minor``: a successful charge less the refunds that draw on it."""
     reserved = Coalesce(
         Sum(
             "refund_documents__total_minor",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -189,6 +190,7 @@ def process_refund(refund_id: int, *, user: object = None) -> Document:
 
 
 def _settle_and_reload(etx: ETransaction, result: GatewayResult | None, user: object) -> Document:
+    assert etx.document_id is not None, "a refund's e-transaction belongs to the refund"
     if result is not None:
         settle_refund(etx.pk, result, user=user)
     return Document.objects.get(pk=etx.document_id)
@@ -247,7 +249,7 @@ def _mark_paid(customer: Customer, refund: Document, cash_account: str, user: ob
         Status.REFUNDED,
         user=user,
         processed_at=timezone.now(),
-        processed_by=user if getattr(user, "pk", None) else None,
+        processed_by=audit.person(user),
         failure_reason="",
     )
     ledger.post(inputs.date(None), f"{refund.number} paid", posting.refund_paid(amount, cash_account), refund.pk)
@@ -259,7 +261,9 @@ def needs_approval(refund: Document) -> bool:
 
 
 def _approved_by_another(refund: Document) -> bool:
-    decisions = RefundApproval.objects.filter(refund=refund).exclude(user_id=refund.created_by_id)
+    decisions = RefundApproval.objects.filter(refund=refund)
+    if refund.created_by_id is not None:
+        decisions = decisions.exclude(user_id=refund.created_by_id)
     latest = decisions.order_by("-id").first()
     return latest is not None and latest.decision == Decision.APPROVED
 
@@ -268,42 +272,44 @@ def _check_second_person(refund: Document, user: object) -> None:
     """Above the threshold the creator may not pay their own refund; processing by another approves it."""
     if not needs_approval(refund) or _approved_by_another(refund):
         return
-    if refund.created_by_id is not None and getattr(user, "pk", None) == refund.created_by_id:
+    staff = audit.person(user)
+    if staff is not None and staff.pk == refund.created_by_id:
         raise ReceivablesError(
             "approval_required", "another approver must approve or process a refund you created", "status"
         )
-    if getattr(user, "pk", None) is not None:
-        _decide(refund, user, Decision.APPROVED, "approved by processing")
+    if staff is not None:
+        _decide(refund, staff, Decision.APPROVED, "approved by processing")
 
 
-def _decide(refund: Document, user: object, decision: str, comment: str) -> None:
+def _decide(refund: Document, user: User, decision: str, comment: str) -> None:
     RefundApproval.objects.create(refund=refund, user=user, decision=decision, comment=comment)
     audit.record(f"refund.{decision}", refund, before=None, after={"decision": decision}, user=user, comment=comment)
 
 
-def _lock_for_decision(refund_id: int, user: object) -> tuple[Customer, Document]:
+def _lock_for_decision(refund_id: int, user: object) -> tuple[Customer, Document, User]:
     customer, refund = _lock_refund(refund_id)
     if refund.status not in (Status.HOLD, Status.FAILED):
         raise Conflict("refund_not_pending", f"the refund is {refund.status}", "status")
-    if getattr(user, "pk", None) is None or user.pk == refund.created_by_id:  # type: ignore[attr-defined]
+    staff = audit.person(user)
+    if staff is None or staff.pk == refund.created_by_id:
         raise ReceivablesError(
             "self_approval", "a refund is approved or rejected by someone other than its creator", "status"
         )
-    return customer, refund
+    return customer, refund, staff
 
 
 @transaction.atomic
 def approve_refund(refund_id: int, *, user: object, comment: str = "") -> Document:
-    _, refund = _lock_for_decision(refund_id, user)
-    _decide(refund, user, Decision.APPROVED, inputs.text(comment, "comment", max_length=500, required=False))
+    _, refund, staff = _lock_for_decision(refund_id, user)
+    _decide(refund, staff, Decision.APPROVED, inputs.text(comment, "comment", max_length=500, required=False))
     return refund
 
 
 @transaction.atomic
 def reject_refund(refund_id: int, *, user: object, comment: str) -> Document:
     """Reject and cancel: the reservation returns to the source."""
-    customer, refund = _lock_for_decision(refund_id, user)
-    _decide(refund, user, Decision.REJECTED, inputs.text(comment, "comment", max_length=500))
+    customer, refund, staff = _lock_for_decision(refund_id, user)
+    _decide(refund, staff, Decision.REJECTED, inputs.text(comment, "comment", max_length=500))
     _withdraw_refund(customer, refund, user)
     return refund
 

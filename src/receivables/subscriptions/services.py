@@ -21,7 +21,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models.functions import Mod
 
-from receivables.core import inputs
+from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.core.numbering import next_number
 from receivables.customers.selectors import get_customer
@@ -111,7 +111,7 @@ def _store_plan(name: str, currency: str, terms: list[PeriodTerms], *, user: obj
         currency=currency,
         version=previous.version + 1 if previous else 1,
         previous=previous,
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=audit.person(user),
     )
     PlanPeriod.objects.bulk_create(
         [
@@ -211,7 +211,7 @@ def _place_order(
         tax_rate=period.tax_rate,
         charge_minor=invoice.outstanding_minor,
         invoice=invoice,
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=audit.person(user),
     )
 
 
@@ -284,6 +284,7 @@ def subscribe(
 
 
 def _charge_key(order: Order) -> str:
+    assert order.period_start is not None, "sales and renewal orders have a period"
     return f"{order.kind}-{order.subscription_id}-{order.period_start.isoformat()}"
 
 
@@ -315,7 +316,7 @@ def _settle(order: Order, outcome: gateway_services.ChargeOutcome | None) -> Ord
         order.transaction = outcome.transaction
         order.payment = outcome.payment
     if paid and order.status != OrderStatus.COMPLETED:
-        if outcome is not None and outcome.payment is not None:
+        if outcome is not None and outcome.payment is not None and order.invoice_id is not None:
             _apply_payment(outcome.payment, order.invoice_id)
         order.status = OrderStatus.COMPLETED
     order.save(update_fields=["transaction", "payment", "status"])
@@ -336,6 +337,7 @@ def _apply_payment(payment: Document, invoice_id: int) -> None:
 def _advance(subscription: Subscription, order: Order, *, paid: bool) -> None:
     fields = ["status"]
     if order.kind == OrderKind.RENEWAL and subscription.current_period_start != order.period_start:
+        assert order.period_start is not None and order.period_end is not None, "a renewal has a period"
         subscription.period_index += 1
         subscription.current_period_start = order.period_start
         subscription.current_period_end = order.period_end
@@ -599,7 +601,7 @@ def cancel(
         quote=quoted.breakdown(),
         credit_memo=credit_memo,
         refund=refund,
-        created_by=user if getattr(user, "pk", None) else None,
+        created_by=audit.person(user),
     )
     subscription.status = SubscriptionStatus.CANCELLED
     subscription.cancelled_on = day

@@ -1,4 +1,5 @@
 import os
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -12,9 +13,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--customers", type=int, default=40)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         call_command("migrate", verbosity=0)
         password = os.environ.get("RECEIVABLES_PASSWORD", "demo-password")
-        summary = load_demo(customer_count=int(options["customers"]), password=password)  # type: ignore[arg-type]
+        summary = load_demo(customer_count=options["customers"], password=password)
         for line in summary:
             self.stdout.write(line)
