@@ -17,6 +17,10 @@ from receivables.core.errors import ReceivablesError
 
 View = Callable[..., HttpResponse]
 
+# The capability a screen's POST needs, kept on the view so tests can read every screen's rule
+# from the URL configuration.
+POST_RULE = "post_needs"
+
 
 def staff_view(post_needs: str | None = None) -> Callable[[View], View]:
     """Login and the right to read required; a POST also needs ``post_needs`` (core.permissions)."""
@@ -35,6 +39,7 @@ def staff_view(post_needs: str | None = None) -> Callable[[View], View]:
                     raise Http404(error.detail) from None
                 raise
 
+        setattr(wrapped, POST_RULE, post_needs or permissions.ADMIN)
         return login_required(wrapped)
 
     return decorate
