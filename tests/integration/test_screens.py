@@ -13,6 +13,7 @@ from receivables.customers import services as customer_services
 from receivables.documents import services as documents
 from receivables.documents.models import Document, DocumentType
 from receivables.money import Money
+from receivables.refunds import services as refunds
 from tests.conftest import ledger_is_clean, make_user
 
 pytestmark = pytest.mark.django_db
@@ -353,6 +354,25 @@ def test_held_refund_edit_save_refund_shows_the_gateways_reason(staff: Client, c
     cancel = staff.post(f"/refunds/{refund.pk}/cancel/", follow=True)
     assert cancel.status_code == 200
     assert ledger_is_clean() == {}
+
+
+def _history_actions(page: str) -> list[str]:
+    """The What column of a page's history table, in order."""
+    table = page.split('id="history"', 1)[1].split("</table>", 1)[0]
+    return [cell.split("</td>")[0] for row in table.split("<tr>")[2:] for cell in row.split("<td>")[3:4]]
+
+
+def test_a_documents_page_shows_its_history_with_who_and_what_changed(
+    staff: Client, story: dict[str, Any], admin_user: Any
+) -> None:
+    credit = story["credit"]
+    page = staff.get(f"/documents/{credit.pk}/").content.decode()
+    assert _history_actions(page) == ["credit_note.create"]
+    cancelled_refund = refunds.create_refund(credit.pk, amount=Money(300, "GBP"), user=admin_user)
+    refunds.cancel_refund(cancelled_refund.pk, user=admin_user)
+    page = staff.get(f"/refunds/{cancelled_refund.pk}/").content.decode()
+    assert _history_actions(page) == ["refund.create", "refund.cancel"]
+    assert "status: hold → cancelled" in page and "admin" in page
 
 
 def test_only_approvers_send_refunds(cancelled: dict[str, Any]) -> None:

@@ -64,5 +64,12 @@ def record(
     )
 
 
+def changed_fields(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field the change touched, for people reading the trail."""
+    before, after = entry.before or {}, entry.after or {}
+    names = list(dict.fromkeys([*before, *after]))
+    return [(name, before.get(name), after.get(name)) for name in names if before.get(name) != after.get(name)]
+
+
 def entries_for(object_type: str, object_id: str) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(object_type=object_type, object_id=object_id).select_related("actor")

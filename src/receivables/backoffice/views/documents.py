@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 
 from receivables.backoffice.views.accounts import _statement_range
 from receivables.backoffice.views.common import staff_view
+from receivables.core import audit
 from receivables.core.errors import ReceivablesError
 from receivables.customers.selectors import get_customer
 from receivables.documents import selectors
@@ -39,6 +40,14 @@ def pdf_response(template: str, context: dict[str, Any], filename: str) -> HttpR
     return response
 
 
+def document_history(document: Document) -> list[dict[str, Any]]:
+    """The document's audit trail, oldest first, each change with the fields it touched."""
+    return [
+        {"entry": entry, "changes": audit.changed_fields(entry)}
+        for entry in audit.entries_for("document", str(document.pk))
+    ]
+
+
 def _document_context(document_id: int) -> dict[str, Any]:
     document = selectors.get_document(document_id)
     return {
@@ -48,6 +57,7 @@ def _document_context(document_id: int) -> dict[str, Any]:
         "lines": list(document.lines.all()),
         "allocations": list(selectors.allocations_of(document)),
         "has_pdf": document.type in PDF_TYPES,
+        "history": document_history(document),
     }
 
 

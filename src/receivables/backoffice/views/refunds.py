@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from receivables.backoffice.views.common import staff_view
+from receivables.backoffice.views.documents import document_history
 from receivables.core import inputs, permissions
 from receivables.core.errors import ReceivablesError
 from receivables.documents import selectors as documents
@@ -39,6 +40,7 @@ def refund_detail(request: HttpRequest, refund_id: int) -> HttpResponse:
         "charges": charges,
         "editing": request.GET.get("edit") == "1" and refund.status == Status.HOLD,
         "error": request.session.pop("refund_error", None),
+        "history": document_history(refund),
     }
     return render(request, "backoffice/refunds/detail.html", context)
 
