@@ -300,12 +300,16 @@ def test_bad_cancellations_are_refused_and_change_nothing(api: ApiClient, bank: 
         ({"at": "2026-02-02"}, 422, "cancellation_after_period"),
         ({"at": "2026-01-10", "refund_policy": "generous"}, 422, "invalid_choice"),
         ({"at": "2026-01-10", "give_back": "cash"}, 422, "invalid_choice"),
+        ({"at": "2026-01-10", "reason": "bored"}, 422, "invalid_choice"),
+        ({"at": "2026-01-10", "comment": "line\u0000break"}, 422, "control_characters"),
+        ({"at": "2026-01-10", "comment": "x" * 501}, 422, "too_long"),
     ]
+    cancel_only = {"give_back", "reason", "comment"}
     for body, status, code in cases:
         answer = api.post(f"{path}/cancel", body)
         assert (answer.status, answer.body["error"]) == (status, code), (body, answer.body)
-        quote = api.get(f"{path}/cancellation-quote", **{k: v for k, v in body.items() if k != "give_back"})
-        if "give_back" not in body:
+        quote = api.get(f"{path}/cancellation-quote", **{k: v for k, v in body.items() if k not in cancel_only})
+        if not cancel_only & set(body):
             assert (quote.status, quote.body["error"]) == (status, code), quote.body
     assert _count_rows() == before
     assert api.post("/subscriptions/999999/cancel", {}).body["error"] == "subscription_not_found"
@@ -339,3 +343,27 @@ def test_a_plan_name_of_200_characters_fits_every_document(api: ApiClient, bank:
     cancelled = api.post(f"/subscriptions/{sold.body['id']}/cancel", {"at": "2026-01-03"})
     assert cancelled.status == 200, cancelled.body
     assert len(cancelled.body["credit_memo"]["description"]) <= 200
+
+
+def test_a_subscriptions_life_is_on_the_record(api: ApiClient, bank: dict) -> None:
+    plan = make_plan(api)
+    period = {"duration": "P1M", "setup_fee": "0.00", "recurring_fee": "45.00", "refund_policy": SEED_POLICY}
+    versioned = api.post(f"/plans/{plan['id']}/versions", {"periods": [period]})
+    assert versioned.status == 201, versioned.body
+    assert [e["action"] for e in api.get("/audit", object=f"plan:{plan['id']}").body["items"]] == ["plan.create"]
+    version_trail = api.get("/audit", object=f"plan:{versioned.body['id']}").body["items"]
+    assert version_trail[0]["action"] == "plan.version" and version_trail[0]["after"]["previous"] == plan["id"]
+
+    sold = subscribe(api, make_customer(api), versioned.body, start="2026-01-01").body
+    cancelled = api.post(
+        f"/subscriptions/{sold['id']}/cancel", {"at": "2026-01-10", "reason": "not_used", "comment": "Too slow"}
+    )
+    assert cancelled.status == 200, cancelled.body
+    assert (cancelled.body["order"]["reason"], cancelled.body["order"]["comment"]) == ("not_used", "Too slow")
+    trail = api.get("/audit", object=f"subscription:{sold['id']}").body["items"]
+    assert [e["action"] for e in trail] == ["subscription.create", "subscription.active", "subscription.cancelled"]
+    assert [(e["before"] or {}).get("status") for e in trail] == [None, "pending", "active"]
+    assert trail[-1]["after"]["cancelled_on"] == "2026-01-10" and trail[-1]["comment"] == "Too slow"
+    order_id = cancelled.body["order"]["id"]
+    order_trail = api.get("/audit", object=f"order:{order_id}").body["items"]
+    assert [(e["action"], e["after"]["reason"]) for e in order_trail] == [("order.cancellation", "not_used")]

@@ -324,6 +324,10 @@ def test_cancel_wizard_quotes_then_asks_then_cancels(staff: Client, cancelled: d
     assert done.status_code == 302
     refund = Document.objects.get(type=DocumentType.REFUND)
     assert (refund.total_minor, refund.status) == (4800, "hold")
+    from receivables.subscriptions.models import Order
+
+    order = Order.objects.get(kind="cancellation")
+    assert (order.reason, order.comment, order.refund_id) == ("not_used", "Too slow", refund.pk)
     assert refund.number.encode() in staff.get("/refunds/held/").content
     assert b"1</div>" in staff.get("/").content  # one held refund on the admin centre
     assert ledger_is_clean() == {}

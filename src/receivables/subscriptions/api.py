@@ -136,6 +136,8 @@ class OrderOut(Schema):
     refund_amount: str | None
     refund_policy: str
     give_back: str
+    reason: str
+    comment: str
     transaction: int | None
     invoice: int | None
     payment: int | None
@@ -161,6 +163,8 @@ def order_out(order: Order) -> dict:
         "refund_amount": money(order.refund_minor, currency) if order.kind == "cancellation" else None,
         "refund_policy": order.refund_policy,
         "give_back": order.give_back,
+        "reason": order.reason,
+        "comment": order.comment,
         "transaction": order.transaction_id,
         "invoice": order.invoice_id,
         "payment": order.payment_id,
@@ -282,6 +286,8 @@ class CancelIn(StrictIn):
     at: DateText | None = None
     refund_policy: str = Field("plan", max_length=20)
     give_back: str = Field("refund", max_length=20)
+    reason: str = Field("customer_request", max_length=30)
+    comment: str = Field("", max_length=500)
 
 
 class CancelOut(Schema):
@@ -301,6 +307,8 @@ def cancel(request: HttpRequest, subscription_id: int, body: CancelIn) -> dict:
         at=inputs.date(body.at, "at") if body.at else None,
         refund_policy_name=body.refund_policy,
         give_back=body.give_back,
+        reason=body.reason,
+        comment=body.comment,
         user=request.user,
     )
     order = selectors.get_order(order.pk)

@@ -146,6 +146,8 @@ class Order(models.Model):
         "documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     refund = models.ForeignKey("documents.Document", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=30, blank=True, default="")
+    comment = models.CharField(max_length=500, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

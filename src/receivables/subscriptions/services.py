@@ -105,6 +105,71 @@ def parse_periods(raw_periods: list[dict], currency: str, field: str = "periods"
     return terms
 
 
+PLAN_FIELDS = ("name", "currency", "version", "previous")
+PERIOD_FIELDS = (
+    "duration",
+    "setup_fee_minor",
+    "recurring_fee_minor",
+    "tax_rate",
+    "non_refundable_minor",
+    "full_refund_days",
+    "after_full_refund_period",
+)
+SUBSCRIPTION_FIELDS = (
+    "customer",
+    "plan_period",
+    "status",
+    "current_period_start",
+    "current_period_end",
+    "cancelled_on",
+)
+ORDER_FIELDS = (
+    "number",
+    "kind",
+    "status",
+    "customer",
+    "subscription",
+    "date",
+    "period_start",
+    "period_end",
+    "invoice",
+    "refund_policy",
+    "give_back",
+    "refund_minor",
+    "credit_memo",
+    "refund",
+    "reason",
+    "comment",
+)
+CANCELLATION_REASONS = (
+    "customer_request",
+    "too_expensive",
+    "not_used",
+    "moved_to_other_plan",
+    "service_problem",
+    "other",
+)
+
+
+def _record_order(order: Order, user: object) -> None:
+    audit.record(
+        f"order.{order.kind}",
+        order,
+        before=None,
+        after=audit.snapshot(order, ORDER_FIELDS),
+        user=user,
+        label=order.number,
+    )
+
+
+def _record_subscription(
+    action: str, subscription: Subscription, before: dict | None, user: object, comment: str = ""
+) -> None:
+    after = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
+    label = f"subscription {subscription.pk}"
+    audit.record(action, subscription, before=before, after=after, user=user, comment=comment, label=label)
+
+
 def _store_plan(name: str, currency: str, terms: list[PeriodTerms], *, user: object, previous: Plan | None) -> Plan:
     plan = Plan.objects.create(
         name=name,
@@ -113,7 +178,7 @@ def _store_plan(name: str, currency: str, terms: list[PeriodTerms], *, user: obj
         previous=previous,
         created_by=audit.person(user),
     )
-    PlanPeriod.objects.bulk_create(
+    periods_made = PlanPeriod.objects.bulk_create(
         [
             PlanPeriod(
                 plan=plan,
@@ -129,6 +194,12 @@ def _store_plan(name: str, currency: str, terms: list[PeriodTerms], *, user: obj
             for position, term in enumerate(terms, start=1)
         ]
     )
+    after = {
+        **audit.snapshot(plan, PLAN_FIELDS),
+        "periods": [audit.snapshot(period, PERIOD_FIELDS) for period in periods_made],
+    }
+    action = "plan.version" if previous else "plan.create"
+    audit.record(action, plan, before=None, after=after, user=user, label=f"{plan.name} v{plan.version}")
     return plan
 
 
@@ -196,7 +267,7 @@ def _place_order(
         # An auto-apply customer's open credits may already have paid part of the invoice.
         invoice.refresh_from_db(fields=["outstanding_minor", "status"])
     setup_gross = _gross(lines[0], currency) if len(lines) == 2 else Money.zero(currency)
-    return Order.objects.create(
+    order = Order.objects.create(
         number=next_number("order"),
         kind=kind,
         status=OrderStatus.WAITING_FOR_PAYMENT,
@@ -213,6 +284,8 @@ def _place_order(
         invoice=invoice,
         created_by=audit.person(user),
     )
+    _record_order(order, user)
+    return order
 
 
 def _period_of(plan_id: int, period_id: int) -> PlanPeriod:
@@ -255,6 +328,7 @@ def _open_subscription(
         current_period_start=start,
         current_period_end=periods.period_end(start, duration, 0),
     )
+    _record_subscription("subscription.create", subscription, None, user)
     return _place_order(
         subscription,
         OrderKind.SALES,
@@ -302,11 +376,11 @@ def _charge_and_settle(order: Order, *, user: object) -> OrderResult:
             description=f"Card payment for {order.number}",
             apply_credits=False,
         )
-    return _settle(order, outcome)
+    return _settle(order, outcome, user)
 
 
 @transaction.atomic
-def _settle(order: Order, outcome: gateway_services.ChargeOutcome | None) -> OrderResult:
+def _settle(order: Order, outcome: gateway_services.ChargeOutcome | None, user: object) -> OrderResult:
     """Apply the card payment to the order's invoice and move the subscription on."""
     documents.lock_customer(order.customer_id)
     subscription = Subscription.objects.select_for_update().get(pk=order.subscription_id)
@@ -317,24 +391,27 @@ def _settle(order: Order, outcome: gateway_services.ChargeOutcome | None) -> Ord
         order.payment = outcome.payment
     if paid and order.status != OrderStatus.COMPLETED:
         if outcome is not None and outcome.payment is not None and order.invoice_id is not None:
-            _apply_payment(outcome.payment, order.invoice_id)
+            _apply_payment(outcome.payment, order.invoice_id, user)
+        before = audit.snapshot(order, ("status",))
         order.status = OrderStatus.COMPLETED
+        audit.record("order.completed", order, before=before, after={"status": order.status}, user=user)
     order.save(update_fields=["transaction", "payment", "status"])
-    _advance(subscription, order, paid=paid)
+    _advance(subscription, order, paid=paid, user=user)
     return OrderResult(subscription, order)
 
 
-def _apply_payment(payment: Document, invoice_id: int) -> None:
+def _apply_payment(payment: Document, invoice_id: int, user: object) -> None:
     """Apply as much of the payment as the invoice still owes (the service takes the smaller O/S)."""
     try:
-        documents.allocate(payment.pk, invoice_id)
+        documents.allocate(payment.pk, invoice_id, user=user)
     except ReceivablesError as error:
         # The invoice was settled meanwhile (staff took a payment): the card payment stays as credit.
         if error.code != "amount_not_positive":
             raise
 
 
-def _advance(subscription: Subscription, order: Order, *, paid: bool) -> None:
+def _advance(subscription: Subscription, order: Order, *, paid: bool, user: object) -> None:
+    before = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
     fields = ["status"]
     if order.kind == OrderKind.RENEWAL and subscription.current_period_start != order.period_start:
         assert order.period_start is not None and order.period_end is not None, "a renewal has a period"
@@ -347,6 +424,8 @@ def _advance(subscription: Subscription, order: Order, *, paid: bool) -> None:
     elif order.kind == OrderKind.RENEWAL:
         subscription.status = SubscriptionStatus.PAST_DUE
     subscription.save(update_fields=fields)
+    if audit.snapshot(subscription, SUBSCRIPTION_FIELDS) != before:
+        _record_subscription(f"subscription.{subscription.status}", subscription, before, user)
 
 
 # --- renewals --------------------------------------------------------------------------------
@@ -555,6 +634,8 @@ def cancel(
     at: datetime.date | None = None,
     refund_policy_name: str = "plan",
     give_back: str = "refund",
+    reason: str = "customer_request",
+    comment: str = "",
     user: object = None,
 ) -> Order:
     """Place a cancellation order: a released credit memo for the refund, and a held refund.
@@ -564,6 +645,8 @@ def cancel(
     open invoices first; the refund then takes what is left of it.
     """
     inputs.choice(give_back, "give_back", GIVE_BACK)
+    inputs.choice(reason, "reason", CANCELLATION_REASONS)
+    comment = inputs.text(comment, "comment", max_length=500, required=False)
     day = at or inputs.date(None)
     subscription = get_subscription(subscription_id)
     documents.lock_customer(subscription.customer_id)
@@ -601,11 +684,16 @@ def cancel(
         quote=quoted.breakdown(),
         credit_memo=credit_memo,
         refund=refund,
+        reason=reason,
+        comment=comment,
         created_by=audit.person(user),
     )
+    _record_order(order, user)
+    before = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
     subscription.status = SubscriptionStatus.CANCELLED
     subscription.cancelled_on = day
     subscription.save(update_fields=["status", "cancelled_on"])
+    _record_subscription("subscription.cancelled", subscription, before, user, comment)
     return order
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from django.contrib import messages
@@ -15,7 +14,7 @@ from receivables.core.errors import ReceivablesError
 from receivables.customers.models import Customer
 from receivables.rules.refund_policy import POLICY_CHOICES
 from receivables.subscriptions import selectors, services
-from receivables.subscriptions.models import Subscription
+from receivables.subscriptions.models import Order, Subscription
 
 FIELDS = ("refund_policy", "give_back", "at", "reason", "comment")
 POLICY_LABELS = {
@@ -25,7 +24,6 @@ POLICY_LABELS = {
     "none": "No refund",
 }
 GIVE_BACK_LABELS = {"refund": "Refund to the customer's card", "credit": "Keep as credit on the account"}
-REASONS = ("customer_request", "too_expensive", "not_used", "moved_to_other_plan", "service_problem", "other")
 
 
 def subscriptions_of(customer: Customer) -> list[Subscription]:
@@ -52,25 +50,20 @@ def _wizard(post: QueryDict | dict) -> dict[str, Any]:
         "policy": inputs.choice(post.get("refund_policy", "plan"), "refund_policy", POLICY_CHOICES),
         "give_back": inputs.choice(post.get("give_back", "refund"), "give_back", services.GIVE_BACK),
         "at": inputs.date(post.get("at"), "at"),
-        "reason": inputs.choice(post.get("reason", "customer_request"), "reason", REASONS),
+        "reason": inputs.choice(post.get("reason", "customer_request"), "reason", services.CANCELLATION_REASONS),
         "comment": inputs.text(post.get("comment"), "comment", max_length=500, required=False),
     }
 
 
-def _cancel(subscription: Subscription, choices: dict[str, Any], user: object) -> Any:
-    extra = {}
-    # The cancellation order keeps a reason and comment once the service takes them.
-    accepted = inspect.signature(services.cancel).parameters
-    for name in ("reason", "comment"):
-        if name in accepted:
-            extra[name] = choices[name]
+def _cancel(subscription: Subscription, choices: dict[str, Any], user: object) -> Order:
     return services.cancel(
         subscription.pk,
         at=choices["at"],
         refund_policy_name=choices["policy"],
         give_back=choices["give_back"],
+        reason=choices["reason"],
+        comment=choices["comment"],
         user=user,
-        **extra,
     )
 
 
@@ -113,6 +106,6 @@ def cancel_wizard(request: HttpRequest, subscription_id: int) -> HttpResponse:
         "values": request.POST if request.method == "POST" else {"refund_policy": "plan", "give_back": "refund"},
         "policies": POLICY_LABELS.items(),
         "give_backs": GIVE_BACK_LABELS.items(),
-        "reasons": REASONS,
+        "reasons": services.CANCELLATION_REASONS,
     }
     return render(request, "backoffice/subscriptions/cancel.html", context)
