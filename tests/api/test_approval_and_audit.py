@@ -132,3 +132,22 @@ def test_audit_rows_cannot_be_updated_or_deleted_on_postgres(people: dict) -> No
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [entry.pk])
     assert AuditEntry.objects.get(pk=entry.pk).action == entry.action
+
+
+def test_held_refunds_screen_shows_who_may_approve(people: dict, settings: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    settings.REFUND_APPROVAL_THRESHOLD = "GBP=100.00"
+    small, large = _held_refund(people["maker"], "99.99"), _held_refund(people["maker"], "100.00")
+    screen = Client()
+    screen.force_login(get_user_model().objects.get(username="clerk"))
+    page = screen.get("/refunds/held/").content.decode()
+
+    def approvers_of(number: str) -> str:
+        row = page.split(f'data-number="{number}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('<td class="approvers">', 1)[1].split("</td>", 1)[0]
+
+    # The creator "maker" is an admin: it may process its own small refund, not the large one.
+    assert approvers_of(small["number"]) == "any approver: admin, checker, maker"
+    assert approvers_of(large["number"]) == "another approver: admin, checker"

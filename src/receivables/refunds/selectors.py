@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from receivables.documents.models import Document, DocumentType, Status
 
@@ -18,16 +19,18 @@ def held_refunds() -> QuerySet[Document]:
     return refunds(Status.HOLD).order_by("date", "id")
 
 
-def approvers_for(refund: Document) -> list[str]:
-    """Who may approve or process this refund: approvers and admins other than its creator."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
+def approvers() -> list[tuple[int, str]]:
+    """(id, username) of every active approver and admin, by name."""
     users = (
         get_user_model()
         .objects.filter(is_active=True)
         .filter(Q(is_superuser=True) | Q(groups__name__in=["approver", "admin"]))
+        .distinct()
     )
-    if refund.created_by_id is not None:
-        users = users.exclude(pk=refund.created_by_id)
-    return sorted(set(users.values_list("username", flat=True)))
+    return sorted(users.values_list("pk", "username"), key=lambda user: user[1])
+
+
+def approvers_for(refund: Document, staff: list[tuple[int, str]], *, second_person: bool) -> list[str]:
+    """Who may process this refund: approvers and admins, but not its creator when it needs a second person."""
+    creator = refund.created_by_id if second_person else None
+    return [name for pk, name in staff if pk != creator]

@@ -21,7 +21,13 @@ from receivables.refunds import selectors, services
 
 @staff_view()
 def held_refunds(request: HttpRequest) -> HttpResponse:
-    return render(request, "backoffice/refunds/held.html", {"refunds": selectors.held_refunds()[:500]})
+    staff = selectors.approvers()
+    rows = []
+    for refund in selectors.held_refunds()[:500]:
+        second_person = services.needs_approval(refund)
+        approvers = selectors.approvers_for(refund, staff, second_person=second_person)
+        rows.append({"refund": refund, "second_person": second_person, "approvers": approvers})
+    return render(request, "backoffice/refunds/held.html", {"rows": rows})
 
 
 def _refund(refund_id: int) -> Document:
