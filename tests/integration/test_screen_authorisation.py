@@ -33,6 +33,7 @@ POST_NEEDS = {
     "refund_save": EDIT_REFUND,
     "refund_process": APPROVE,
     "refund_cancel": APPROVE,
+    "refund_decide": APPROVE,
 }
 
 

@@ -392,3 +392,35 @@ def test_a_user_without_a_staff_role_sees_nothing(db: None) -> None:
     nobody = Client()
     nobody.force_login(get_user_model().objects.create_user(username="guest", password="correct-horse-battery"))
     assert nobody.get("/customers/").status_code == 403
+
+
+def test_an_approver_approves_or_rejects_a_held_refund_with_a_comment(
+    story: dict[str, Any], admin_user: Any, settings: Any
+) -> None:
+    from receivables.refunds.models import RefundApproval
+
+    settings.REFUND_APPROVAL_THRESHOLD = "*=0"
+    maker, checker = Client(), Client()
+    maker.force_login(admin_user)
+    checker.force_login(make_user("chris", "approver"))
+    first = refunds.create_refund(story["credit"].pk, amount=Money(200, "GBP"), user=admin_user)
+    second = refunds.create_refund(story["credit"].pk, amount=Money(300, "GBP"), user=admin_user)
+
+    own = maker.post(f"/refunds/{first.pk}/decide/", {"decision": "approve"}, follow=True).content.decode()
+    assert "someone other than its creator" in own
+    bare = checker.post(f"/refunds/{second.pk}/decide/", {"decision": "reject"}, follow=True).content.decode()
+    assert 'id="comment-error"' in bare
+    assert RefundApproval.objects.count() == 0
+
+    checker.post(f"/refunds/{first.pk}/decide/", {"decision": "approve", "comment": "Checked the charge"})
+    checker.post(f"/refunds/{second.pk}/decide/", {"decision": "reject", "comment": "Duplicate"})
+    decisions = RefundApproval.objects.order_by("id").values_list("refund_id", "decision", "comment")
+    assert list(decisions) == [(first.pk, "approved", "Checked the charge"), (second.pk, "rejected", "Duplicate")]
+    second.refresh_from_db()
+    assert second.status == "cancelled"
+    page = maker.get(f"/refunds/{first.pk}/").content.decode()
+    assert "Approved by chris" in page and "Checked the charge" in page
+    assert maker.post(f"/refunds/{first.pk}/process/", follow=True).status_code == 200
+    first.refresh_from_db()
+    assert first.status == "refunded"
+    assert ledger_is_clean() == {}

@@ -39,6 +39,7 @@ urlpatterns = [
     path("refunds/<int:refund_id>/save/", refunds.refund_save, name="refund_save"),
     path("refunds/<int:refund_id>/process/", refunds.refund_process, name="refund_process"),
     path("refunds/<int:refund_id>/cancel/", refunds.refund_cancel, name="refund_cancel"),
+    path("refunds/<int:refund_id>/decide/", refunds.refund_decide, name="refund_decide"),
     path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),
     path("subscriptions/<int:subscription_id>/cancel/", subscriptions.cancel_wizard, name="cancel_subscription"),
     path("subscriptions/<int:subscription_id>/cancel/quote/", subscriptions.cancel_quote, name="cancel_quote"),

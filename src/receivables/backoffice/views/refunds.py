@@ -47,6 +47,7 @@ def refund_detail(request: HttpRequest, refund_id: int) -> HttpResponse:
         "editing": request.GET.get("edit") == "1" and refund.status == Status.HOLD,
         "error": request.session.pop("refund_error", None),
         "history": document_history(refund),
+        "approvals": list(refund.approvals.select_related("user")),
     }
     return render(request, "backoffice/refunds/detail.html", context)
 
@@ -88,3 +89,20 @@ def refund_cancel(request: HttpRequest, refund_id: int) -> HttpResponse:
     return _act(
         request, refund_id, lambda: services.cancel_refund(_refund(refund_id).pk, user=request.user), "cancelled"
     )
+
+
+@require_POST
+@staff_view(permissions.APPROVE)
+def refund_decide(request: HttpRequest, refund_id: int) -> HttpResponse:
+    """Approve or reject with a comment; a rejection cancels the refund and returns its reservation."""
+    comment = request.POST.get("comment", "")
+
+    def decide() -> Document:
+        refund_pk = _refund(refund_id).pk
+        decision = inputs.choice(request.POST.get("decision"), "decision", ("approve", "reject"))
+        if decision == "approve":
+            return services.approve_refund(refund_pk, user=request.user, comment=comment)
+        return services.reject_refund(refund_pk, user=request.user, comment=comment)
+
+    done = {"approve": "approved", "reject": "rejected"}.get(request.POST.get("decision", ""), "decided")
+    return _act(request, refund_id, decide, done)
