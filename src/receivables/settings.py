@@ -102,7 +102,10 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path.cwd() / 'receivables.sqlite3'}"
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+    # Persistent connections spare each request a new connection (on PostgreSQL a process fork);
+    # the health check replaces one that died, e.g. after the server restarted.
+    conn_max_age = int(os.environ.get("CONN_MAX_AGE", "60"))
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
         # failing half-way with "database is locked"; WAL lets readers run beside a writer.
