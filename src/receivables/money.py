@@ -8,7 +8,7 @@ so that parts always add up to the whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -59,6 +59,27 @@ def exponent(currency: str) -> int:
 def check_currency(currency: str) -> str:
     exponent(currency)
     return currency
+
+
+def decimal_formatter(currency: str) -> Callable[[int], str]:
+    """Minor units as the currency's decimal string ("-5.00", "1000" for JPY), by integer arithmetic.
+
+    A function per currency, so a long list is formatted without looking the currency up each time.
+    """
+    places = exponent(currency)
+    if places == 0:
+        return str
+    scale = 10**places
+
+    def text(minor: int) -> str:
+        whole, fraction = divmod(abs(minor), scale)
+        return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{places}d}"
+
+    return text
+
+
+def decimal_text(minor: int, currency: str) -> str:
+    return decimal_formatter(currency)(minor)
 
 
 def round_half_up(value: Decimal, currency: str) -> int:
@@ -114,8 +135,7 @@ class Money:
         return Decimal(self.minor).scaleb(-exponent(self.currency))
 
     def to_decimal_string(self) -> str:
-        places = exponent(self.currency)
-        return f"{self.amount:.{places}f}"
+        return decimal_text(self.minor, self.currency)
 
     def __str__(self) -> str:
         return f"{self.to_decimal_string()} {self.currency}"

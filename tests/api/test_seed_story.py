@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from receivables.documents.api import StatementOut
 from tests.conftest import ApiClient, ledger_is_clean
 
 
@@ -40,4 +41,7 @@ def test_credit_note_used_to_pay_invoice_leaves_five_pounds_refundable(api: ApiC
     assert statement["closing_balance"] == balance
     assert [line["balance"] for line in statement["lines"]] == ["-25.00", "-5.00"]
     assert [line["outstanding"] for line in statement["lines"]] == ["5.00", "0.00"]
+    # The statement is serialised without the schema's validation: it must still match it.
+    assert StatementOut.model_validate(statement).model_dump(by_alias=True) == statement
+    assert [(line["debit"], line["credit"]) for line in statement["lines"]] == [(None, "25.00"), ("20.00", None)]
     assert ledger_is_clean() == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import BigIntegerField, Case, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -21,7 +21,7 @@ from receivables.documents.models import (
     DocumentType,
     Status,
 )
-from receivables.money import Money
+from receivables.money import decimal_text
 
 STATEMENT_PAGE_SIZE = 100
 AGEING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
@@ -64,9 +64,28 @@ def computed_balance(customer: Customer) -> int:
     return int(result["total"])
 
 
+class StatementDocument(NamedTuple):
+    """The columns of a document a statement shows, read as a plain row (no model instance)."""
+
+    pk: int
+    date: datetime.date
+    type: str
+    number: str
+    description: str
+    method: str
+    reason: str
+    currency: str
+    total_minor: int
+    outstanding_minor: int
+    status: str
+
+
+STATEMENT_COLUMNS = ("id", *StatementDocument._fields[1:])
+
+
 @dataclass
 class StatementLine:
-    document: Document
+    document: StatementDocument
     debit: int | None
     credit: int | None
     balance: int
@@ -84,7 +103,7 @@ class Statement:
     pages: int = 1
 
 
-def _effect(document: Document) -> tuple[int | None, int | None]:
+def _effect(document: StatementDocument) -> tuple[int | None, int | None]:
     if document.status == Status.CANCELLED:
         return None, None
     if document.type in RAISING:
@@ -124,7 +143,7 @@ def statement(
     opening = _sum(mine.filter(date__lt=first_day)) if date_from else 0
     in_range = mine.filter(date__gte=first_day) if date_from else mine
     in_range = in_range.filter(date__lte=last_day) if date_to else in_range
-    documents = in_range.order_by("date", "id")
+    documents = in_range.order_by("date", "id").values_list(*STATEMENT_COLUMNS)
     if page is None:
         lines = _lines(documents, opening)
         closing = lines[-1].balance if lines else opening
@@ -140,7 +159,7 @@ def statement(
         # The boundary and the page are read from the nearer end too: an OFFSET of 99,900 walks
         # 99,900 index entries, the same position counted from the end walks a hundred.
         boundary = documents[start - 1 : start] if near_start else documents.reverse()[count - start :][:1]
-        day, ident = boundary.values_list("date", "id")[0]
+        day, ident = boundary[0][1], boundary[0][0]
         # A plain date range with the boundary day's other side excluded: an OR of the two
         # conditions kept SQLite from using the index range once the values are parameters.
         if near_start:
@@ -155,9 +174,10 @@ def statement(
     return Statement(customer, first_day, last_day, opening, closing, lines, page, pages)
 
 
-def _lines(documents: Iterable[Document], running: int) -> list[StatementLine]:
+def _lines(rows: Iterable[tuple], running: int) -> list[StatementLine]:
     lines = []
-    for document in documents:
+    for row in rows:
+        document = StatementDocument._make(row)
         debit, credit = _effect(document)
         running += (debit or 0) - (credit or 0)
         lines.append(StatementLine(document, debit, credit, running))
@@ -257,4 +277,4 @@ def aged_receivables(as_of: datetime.date, customer: Customer | None = None) -> 
 
 
 def money(minor: int | None, currency: str) -> str | None:
-    return None if minor is None else Money(minor, currency).to_decimal_string()
+    return None if minor is None else decimal_text(minor, currency)
