@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from receivables.core import context
 from receivables.core.models import AuditEntry
+from receivables.ledger import rows
 
 
 def _plain(value: Any) -> Any:
@@ -48,7 +49,7 @@ def record(
 ) -> AuditEntry:
     actor = context.current()
     who = person(user) or person(actor.user)
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor=who,
         actor_name=getattr(who, "username", "") or actor.via,
         via=actor.via,
@@ -62,6 +63,8 @@ def record(
         after=after,
         comment=comment[:500],
     )
+    # Every write records itself here: one plain INSERT, not the ORM's save.
+    return rows.insert(entry)
 
 
 def changed_fields(entry: AuditEntry) -> list[tuple[str, Any, Any]]:

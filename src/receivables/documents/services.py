@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 
 from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.core.numbering import next_number
 from receivables.customers.models import BankAccount, Customer
-from receivables.customers.selectors import default_bank_account
 from receivables.documents.models import (
     ALLOCATION_TARGETS,
     CREDITS,
@@ -30,7 +28,9 @@ from receivables.documents.models import (
     PaymentMethod,
     Status,
 )
+from receivables.ledger import rows
 from receivables.ledger import services as ledger
+from receivables.ledger.models import Account
 from receivables.money import Money
 from receivables.rules import invoicing, posting
 
@@ -77,23 +77,42 @@ def parse_lines(raw_lines: list[dict], field: str = "lines") -> list[LineInput]:
 
 
 def lock_customer(customer_id: int, field: str = "customer") -> Customer:
-    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    customer = rows.lock(Customer, [customer_id]).get(customer_id)
     if customer is None:
         raise NotFound("customer", customer_id, field)
     return customer
 
 
 def lock_documents(*document_ids: int) -> dict[int, Document]:
-    locked = Document.objects.select_for_update().filter(pk__in=document_ids).order_by("id")
-    return {document.pk: document for document in locked}
+    return rows.lock(Document, document_ids)
+
+
+_CUSTOMER_OF = f"SELECT customer_id FROM {Document._meta.db_table} WHERE id = %s"  # noqa: S608
+
+
+def lock_with_customer(document_id: int, field: str, kind: str = "document") -> tuple[Customer, Document]:
+    """Lock a document and its customer, the customer first (the order every writer keeps)."""
+    found = None
+    if rows.storable(document_id):
+        with transaction.get_connection().cursor() as cursor:
+            cursor.execute(_CUSTOMER_OF, [document_id])
+            found = cursor.fetchone()
+    if found is None:
+        raise NotFound(kind, document_id, field)
+    customer = lock_customer(found[0])
+    return customer, lock_documents(document_id)[document_id]
 
 
 def _signed(document: Document) -> int:
     return document.total_minor if document.type in RAISING else -document.total_minor
 
 
+_MOVE_BALANCE = f"UPDATE {Customer._meta.db_table} SET balance_minor = balance_minor + %s WHERE id = %s"  # noqa: S608
+
+
 def _move_balance(customer: Customer, delta_minor: int) -> None:
-    Customer.objects.filter(pk=customer.pk).update(balance_minor=F("balance_minor") + delta_minor)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_MOVE_BALANCE, [delta_minor, customer.pk])
     customer.balance_minor += delta_minor
 
 
@@ -116,7 +135,7 @@ def issue(
         raise ReceivablesError("amount_not_positive", "the document's total must be more than zero", "amount")
     if total.minor >= 10**15:
         raise ReceivablesError("amount_too_large", "the document's total is too large", "amount")
-    document = Document.objects.create(
+    document = Document(
         type=doc_type,
         number=next_number(doc_type),
         customer=customer,
@@ -130,6 +149,7 @@ def issue(
         created_by=audit.person(user),
         **fields,
     )
+    rows.insert(document)
     _move_balance(customer, _signed(document))
     audit.record(f"{doc_type}.create", document, before=None, after=audited(document), user=user)
     return document
@@ -156,7 +176,7 @@ def audited(document: Document) -> dict:
 
 
 def _store_lines(document: Document, lines: list[LineInput], amounts: list[invoicing.LineAmounts]) -> None:
-    DocumentLine.objects.bulk_create(
+    rows.insert_many(
         [
             DocumentLine(
                 document=document,
@@ -236,31 +256,59 @@ def create_debit_memo(
     )
 
 
-def _cash_account(customer: Customer, method: str, bank_account_id: int | None) -> BankAccount | None:
-    if bank_account_id is not None:
-        bank = BankAccount.objects.filter(pk=bank_account_id).select_related("ledger_account").first()
-        if bank is None:
-            raise NotFound("bank_account", bank_account_id, "bank_account")
-    elif method == PaymentMethod.CARD:
-        return None
-    else:
-        bank = default_bank_account(customer.currency)
-        if bank is None:
-            raise ReceivablesError(
-                "no_default_bank_account", f"no default bank account in {customer.currency}", "bank_account"
-            )
-    if bank.currency != customer.currency:
+@dataclass(frozen=True)
+class CashAccount:
+    """A bank account as posting needs it: its id and its ledger account's code."""
+
+    bank_account_id: int
+    currency: str
+    ledger_code: str
+
+
+_CASH_ACCOUNT = (
+    f"SELECT bank.id, bank.currency, account.code FROM {BankAccount._meta.db_table} AS bank "  # noqa: S608
+    f"JOIN {Account._meta.db_table} AS account ON account.id = bank.ledger_account_id WHERE "
+)
+
+
+def _one_cash_account(condition: str, params: list[object]) -> CashAccount | None:
+    # One plain query: the ORM's select_related ... first() costs about a millisecond of Python.
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_CASH_ACCOUNT + condition, params)
+        found = cursor.fetchone()
+    return None if found is None else CashAccount(*found)
+
+
+def find_cash_account(bank_account_id: int | None, currency: str) -> CashAccount | None:
+    """The bank account chosen (it must be in ``currency``), else the currency's default one, if any."""
+    if bank_account_id is None:
+        return _one_cash_account("bank.currency = %s AND bank.is_default", [currency])
+    bank = _one_cash_account("bank.id = %s", [bank_account_id]) if rows.storable(bank_account_id) else None
+    if bank is None:
+        raise NotFound("bank_account", bank_account_id, "bank_account")
+    if bank.currency != currency:
         raise ReceivablesError(
-            "currency_mismatch",
-            f"the bank account is in {bank.currency}, not {customer.currency}",
-            "bank_account",
+            "currency_mismatch", f"the bank account is in {bank.currency}, not {currency}", "bank_account"
         )
     return bank
 
 
-def cash_ledger_code(bank: BankAccount | None) -> str:
+def _cash_account(customer: Customer, method: str, bank_account_id: int | None) -> CashAccount | None:
+    if bank_account_id is None and method == PaymentMethod.CARD:
+        return None
+    bank = find_cash_account(bank_account_id, customer.currency)
+    if bank is None:
+        raise ReceivablesError(
+            "no_default_bank_account", f"no default bank account in {customer.currency}", "bank_account"
+        )
+    return bank
+
+
+def cash_ledger_code(bank: BankAccount | CashAccount | None) -> str:
     """Card money waits in the gateway's clearing account until the payout reaches a bank."""
-    return posting.CARD_GATEWAY_CLEARING if bank is None else bank.ledger_account.code
+    if bank is None:
+        return posting.CARD_GATEWAY_CLEARING
+    return bank.ledger_code if isinstance(bank, CashAccount) else bank.ledger_account.code
 
 
 @transaction.atomic
@@ -288,7 +336,7 @@ def record_payment(
         status=Status.OPEN,
         user=user,
         method=method,
-        bank_account=bank,
+        bank_account_id=bank.bank_account_id if bank else None,
         description=description,
     )
     ledger.post(day, _memo(payment), posting.receipt(amount, cash_ledger_code(bank)), payment.pk)
@@ -357,9 +405,7 @@ def _invoice_of(customer: Customer, invoice_id: int) -> Document:
 
 @transaction.atomic
 def release_credit(document_id: int, *, user: object = None) -> Document:
-    document = _get(document_id, "document")
-    customer = lock_customer(document.customer_id)
-    document = lock_documents(document.pk)[document.pk]
+    customer, document = lock_with_customer(document_id, "document")
     if document.type not in CREDITS or document.status != Status.HOLD:
         raise Conflict("not_on_hold", "only a credit document on hold can be released", "document")
     before = audited(document)
@@ -374,9 +420,7 @@ def release_credit(document_id: int, *, user: object = None) -> Document:
 @transaction.atomic
 def cancel_held_credit(document_id: int, *, user: object = None) -> Document:
     """A credit on hold that never touched a gateway is withdrawn: kept, counted nowhere."""
-    document = _get(document_id, "document")
-    customer = lock_customer(document.customer_id)
-    document = lock_documents(document.pk)[document.pk]
+    customer, document = lock_with_customer(document_id, "document")
     if document.type not in CREDITS or document.status != Status.HOLD:
         raise Conflict("not_on_hold", "only a credit document on hold can be cancelled", "document")
     if document.transactions.exists():
@@ -394,13 +438,6 @@ def withdraw(customer: Customer, document: Document, memo: str, *, user: object 
     _move_balance(customer, -_signed(document))
     for entry in document.journal_entries.filter(reverses__isnull=True, reversed_by__isnull=True):
         ledger.reverse(entry, inputs.date(None), memo)
-
-
-def _get(document_id: int, field: str) -> Document:
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None:
-        raise NotFound("document", document_id, field)
-    return document
 
 
 def check_allocation(source: Document, target: Document, amount: Money) -> None:
@@ -425,23 +462,22 @@ def check_allocation(source: Document, target: Document, amount: Money) -> None:
         raise Conflict("exceeds_target_outstanding", "more than the target's outstanding", "amount")
 
 
+_SETTLE = f"UPDATE {Document._meta.db_table} SET outstanding_minor = %s, status = %s WHERE id = %s"  # noqa: S608
+
+
 def _settle(document: Document, applied_minor: int) -> None:
     """Move a document's O/S by ``applied_minor`` and keep its open/closed status right."""
     document.outstanding_minor -= applied_minor
-    fields: dict[str, object] = {"outstanding_minor": document.outstanding_minor}
     if document.status in (Status.OPEN, Status.CLOSED):
         document.status = Status.OPEN if document.outstanding_minor > 0 else Status.CLOSED
-        fields["status"] = document.status
-    Document.objects.filter(pk=document.pk).update(**fields)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_SETTLE, [document.outstanding_minor, document.status, document.pk])
 
 
 def apply(source: Document, target: Document, amount: Money, *, user: object = None) -> Allocation:
     """Apply inside the caller's transaction, with both documents already locked."""
-    allocation = Allocation.objects.create(
-        source=source,
-        target=target,
-        amount_minor=amount.minor,
-        created_by=audit.person(user),
+    allocation = rows.insert(
+        Allocation(source=source, target=target, amount_minor=amount.minor, created_by=audit.person(user))
     )
     _settle(source, amount.minor)
     _settle(target, amount.minor)
@@ -462,11 +498,11 @@ def _allocation_state(allocation: Allocation) -> dict:
 
 @transaction.atomic
 def allocate(source_id: int, target_id: int, amount: Money | None = None, *, user: object = None) -> Allocation:
-    source = _get(source_id, "source")
-    target = _get(target_id, "target")
-    lock_customer(source.customer_id)
-    locked = lock_documents(source.pk, target.pk)
-    source, target = locked[source.pk], locked[target.pk]
+    _, source = lock_with_customer(source_id, "source")
+    # Locked after the source's customer: a target of another customer is refused below.
+    target = lock_documents(target_id).get(target_id)
+    if target is None:
+        raise NotFound("document", target_id, "target")
     if target.type == DocumentType.REFUND:
         raise ReceivablesError("not_a_debit", "refunds are funded by creating them", "target")
     if amount is None:

@@ -6,6 +6,7 @@ import datetime
 
 from django.db import transaction
 
+from receivables.ledger import rows
 from receivables.ledger.models import Account, JournalEntry, Posting
 from receivables.rules import posting
 from receivables.rules.posting import Leg
@@ -34,12 +35,14 @@ def post(
     legs = posting.balanced(legs)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("post() must run inside the caller's transaction")
-    entry = JournalEntry.objects.create(
-        date=date,
-        memo=memo[:200],
-        currency=legs[0].debit.currency,
-        document_id=document_id,
-        reverses=reverses,
+    entry = rows.insert(
+        JournalEntry(
+            date=date,
+            memo=memo[:200],
+            currency=legs[0].debit.currency,
+            document_id=document_id,
+            reverses=reverses,
+        )
     )
     if _insert_postings(entry.pk, legs) < len(legs):
         # An account of the chart is missing (a database flushed by a test): add the chart, write again.

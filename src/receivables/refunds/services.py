@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
-from receivables.customers.models import BankAccount, Customer
-from receivables.customers.selectors import default_bank_account
+from receivables.customers.models import Customer
 from receivables.documents import services as documents
 from receivables.documents.models import CREDITS, Allocation, Document, DocumentType, Status
 from receivables.gateways import services as gateways
@@ -31,19 +30,11 @@ from receivables.refunds.models import Decision, RefundApproval
 from receivables.rules import approval, posting
 
 
-def _load(document_id: int, field: str) -> Document:
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None:
-        raise NotFound("document", document_id, field)
-    return document
-
-
 def _lock_refund(refund_id: int) -> tuple[Customer, Document]:
-    refund = _load(refund_id, "id")
+    customer, refund = documents.lock_with_customer(refund_id, "id", kind="refund")
     if refund.type != DocumentType.REFUND:
         raise NotFound("refund", refund_id, "id")
-    customer = documents.lock_customer(refund.customer_id)
-    return customer, documents.lock_documents(refund.pk)[refund.pk]
+    return customer, refund
 
 
 def _check_source(source: Document) -> None:
@@ -69,19 +60,6 @@ def _refund_amount(source: Document, amount: Money | None) -> Money:
             "amount",
         )
     return amount
-
-
-def _bank_account(bank_account_id: int | None, currency: str) -> BankAccount | None:
-    if bank_account_id is None:
-        return default_bank_account(currency)
-    bank = BankAccount.objects.filter(pk=bank_account_id).select_related("ledger_account").first()
-    if bank is None:
-        raise NotFound("bank_account", bank_account_id, "bank_account")
-    if bank.currency != currency:
-        raise ReceivablesError(
-            "currency_mismatch", f"the bank account is in {bank.currency}, not {currency}", "bank_account"
-        )
-    return bank
 
 
 def _reserved_by_others(charge: ETransaction, refund: Document | None) -> int:
@@ -122,15 +100,13 @@ def create_refund(
     standalone: bool = False,
 ) -> Document:
     """Create a refund on ``hold``, reserving its amount on the source at once."""
-    source = _load(source_id, "source")
-    customer = documents.lock_customer(source.customer_id)
-    source = documents.lock_documents(source.pk)[source.pk]
+    customer, source = documents.lock_with_customer(source_id, "source")
     _check_source(source)
     money = _refund_amount(source, amount)
     if transaction_id is None and bank_account_id is None and source.previous_transaction_id is not None:
         # A card payment is refunded to the card it came from unless staff choose a bank account.
         transaction_id = source.previous_transaction_id
-    bank = _bank_account(bank_account_id, source.currency)
+    bank = documents.find_cash_account(bank_account_id, source.currency)
     charge = _lock_charge(transaction_id, customer, money, None) if transaction_id is not None else None
     if bank is None and charge is None and not standalone:
         raise ReceivablesError(
@@ -146,7 +122,7 @@ def create_refund(
         status=Status.HOLD,
         user=user,
         source=source,
-        bank_account=bank,
+        bank_account_id=bank.bank_account_id if bank else None,
         previous_transaction=charge,
         standalone=standalone,
         description=f"Refund of {source.number}",
