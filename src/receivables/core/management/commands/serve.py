@@ -1,6 +1,7 @@
 import os
 import sys
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -36,4 +37,7 @@ class Command(BaseCommand):
             "--graceful-timeout",
             "10",
         ]
+        # Every worker must sign sessions with the same key; in development that key is the one
+        # this process generated, handed on to gunicorn's workers.
+        os.environ["SECRET_KEY"] = settings.SECRET_KEY
         os.execv(sys.executable, argv)
