@@ -43,12 +43,32 @@ class ChargeOutcome:
     payment: Document | None
 
 
+@dataclass(frozen=True)
+class ChargeRequest:
+    customer_id: int
+    amount: Money
+    payment_method: str
+    idempotency_key: str
+
+
 def call(send: Callable[[], GatewayResult]) -> GatewayResult:
     """Send one request; a timeout is an answer too: the outcome is unknown."""
     try:
         return send()
     except GatewayTimeout as timeout:
         return GatewayResult("unknown", reason=str(timeout))
+
+
+def _check_same_request(existing: ETransaction, customer_id: int, kind: str, amount: Money) -> None:
+    """An idempotency key stands for one request: reusing it for another is refused."""
+    same = (existing.customer_id, existing.kind, existing.amount_minor, existing.currency) == (
+        customer_id,
+        kind,
+        amount.minor,
+        amount.currency,
+    )
+    if not same:
+        raise Conflict("idempotency_key_reused", "this key was used for a different request", "idempotency_key")
 
 
 @transaction.atomic
@@ -65,14 +85,7 @@ def open_transaction(
     """Record the call about to be made, or find the record of an earlier one with this key."""
     existing = ETransaction.objects.select_for_update().filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        same = (existing.customer_id, existing.kind, existing.amount_minor, existing.currency) == (
-            customer_id,
-            kind,
-            amount.minor,
-            amount.currency,
-        )
-        if not same:
-            raise Conflict("idempotency_key_reused", "this key was used for a different request", "idempotency_key")
+        _check_same_request(existing, customer_id, kind, amount)
         return existing
     return ETransaction.objects.create(
         customer_id=customer_id,
@@ -88,14 +101,51 @@ def open_transaction(
     )
 
 
-def record_answer(etx: ETransaction, result: GatewayResult) -> None:
-    """Store the gateway's answer on a locked e-transaction."""
+@transaction.atomic
+def open_charges(requests: list[ChargeRequest]) -> dict[str, ETransaction]:
+    """``open_transaction`` for many charges at once: one lookup of the keys, one insert of the new ones.
+
+    Returns the e-transactions by idempotency key. Commit them before sending any charge.
+    """
+    keys = [request.idempotency_key for request in requests]
+    opened = {
+        etx.idempotency_key: etx for etx in ETransaction.objects.select_for_update().filter(idempotency_key__in=keys)
+    }
+    new = []
+    for request in requests:
+        existing = opened.get(request.idempotency_key)
+        if existing is not None:
+            _check_same_request(existing, request.customer_id, TransactionKind.CHARGE, request.amount)
+            continue
+        new.append(
+            ETransaction(
+                customer_id=request.customer_id,
+                kind=TransactionKind.CHARGE,
+                gateway=gateway().name,
+                amount_minor=request.amount.minor,
+                currency=request.amount.currency,
+                payment_method=request.payment_method,
+                idempotency_key=request.idempotency_key,
+                status=TransactionStatus.PENDING,
+            )
+        )
+    # Both databases return the new ids from a bulk insert (SQLite since 3.35).
+    opened.update((etx.idempotency_key, etx) for etx in ETransaction.objects.bulk_create(new))
+    return opened
+
+
+def record_answer(etx: ETransaction, result: GatewayResult, *, document: Document | None = None) -> None:
+    """Store the gateway's answer on a locked e-transaction (and the document it made, in the same write)."""
     etx.status = result.status
     etx.reference = result.reference or etx.reference
     etx.decline_reason = result.reason[:200] if result.status == "declined" else ""
     etx.answer = result.raw or {"status": result.status, "reason": result.reason}
     etx.answered_at = timezone.now()
-    etx.save(update_fields=["status", "reference", "decline_reason", "answer", "answered_at"])
+    fields = ["status", "reference", "decline_reason", "answer", "answered_at"]
+    if document is not None:
+        etx.document = document
+        fields.append("document")
+    etx.save(update_fields=fields)
 
 
 def charge(
@@ -121,12 +171,20 @@ def charge(
         payment_method=payment_method,
         idempotency_key=idempotency_key or f"charge-{uuid.uuid4().hex}",
     )
-    if etx.status in FINAL:
+    result = send_charge(etx)
+    if result is None:
         return ChargeOutcome(etx, etx.document)
-    result = call(
-        lambda: gateway().charge(amount=amount, payment_method=payment_method, idempotency_key=etx.idempotency_key)
-    )
     return settle_charge(etx.pk, result, user=user, date=date, description=description, apply_credits=apply_credits)
+
+
+def send_charge(etx: ETransaction) -> GatewayResult | None:
+    """Send a charge recorded as pending, outside any transaction; None if it already has its final answer."""
+    if etx.status in FINAL:
+        return None
+    amount = Money(etx.amount_minor, etx.currency)
+    return call(
+        lambda: gateway().charge(amount=amount, payment_method=etx.payment_method, idempotency_key=etx.idempotency_key)
+    )
 
 
 @transaction.atomic
@@ -142,22 +200,44 @@ def settle_charge(
     etx = ETransaction.objects.get(pk=etx_id)
     documents.lock_customer(etx.customer_id)
     etx = ETransaction.objects.select_for_update().get(pk=etx_id)
+    return record_charge(etx, result, user=user, date=date, description=description, apply_credits=apply_credits)
+
+
+def lock_transactions(etx_ids: list[int]) -> dict[int, ETransaction]:
+    """Lock e-transactions in id order, inside the caller's transaction (their customers locked first)."""
+    return {etx.pk: etx for etx in ETransaction.objects.select_for_update().filter(pk__in=etx_ids).order_by("pk")}
+
+
+def record_charge(
+    etx: ETransaction,
+    result: GatewayResult | None,
+    *,
+    user: object = None,
+    date: datetime.date | None = None,
+    description: str = "",
+    apply_credits: bool = True,
+) -> ChargeOutcome:
+    """Store the answer to a charge and, when it succeeded, the card payment, in the caller's transaction.
+
+    The caller has locked the customer, then the e-transaction. ``result`` is None when the
+    charge already had its final answer when it was to be sent (``send_charge``).
+    """
     if etx.status in FINAL:
         return ChargeOutcome(etx, etx.document)
-    record_answer(etx, result)
+    assert result is not None, "a charge without a final answer was sent"
     if result.status != "succeeded":
+        record_answer(etx, result)
         return ChargeOutcome(etx, None)
     payment = documents.record_payment(
         etx.customer_id,
         Money(etx.amount_minor, etx.currency),
         PaymentMethod.CARD,
         date=date,
-        description=description or f"Card payment {etx.reference}",
+        description=description or f"Card payment {result.reference}",
         user=user,
         apply_credits=apply_credits,
     )
     Document.objects.filter(pk=payment.pk).update(previous_transaction=etx)
     payment.previous_transaction = etx
-    etx.document = payment
-    etx.save(update_fields=["document"])
+    record_answer(etx, result, document=payment)
     return ChargeOutcome(etx, payment)
