@@ -88,7 +88,9 @@ class SandboxGateway:
 
         timeout = charge is not None and charge.payment_method == "tok_refund_timeout"
         method = charge.payment_method if charge else ""
-        return self._operate("refund", amount, method, charge_reference, idempotency_key, decide, timeout)
+        return self._operate(
+            "refund", amount, method, charge_reference, idempotency_key, decide, timeout, reads_books=True
+        )
 
     def void(self, *, charge_reference: str, idempotency_key: str) -> GatewayResult:
         charge = SandboxOperation.objects.filter(reference=charge_reference, kind="charge").first()
@@ -112,44 +114,87 @@ class SandboxGateway:
         key: str,
         decide: Callable[[], tuple[str, str]],
         timeout: bool,
+        *,
+        reads_books: bool = False,
     ) -> GatewayResult:
+        """Answer a request once per key: ``decide`` answers a new one (``reads_books`` if it reads other rows)."""
+        operation = None if reads_books else self._record_new(kind, amount, method, parent, key, decide, timeout)
+        first_attempt = operation is not None
+        if operation is None:
+            operation, first_attempt = self._answer_locked(kind, amount, method, parent, key, decide, timeout)
+        if first_attempt and timeout:
+            state = "before recording it" if operation.status == LOST else "after recording it"
+            raise GatewayTimeout(f"sandbox: the answer to {kind} {key} was lost {state}")
+        return _result(operation)
+
+    def _record_new(
+        self,
+        kind: str,
+        amount: Money,
+        method: str,
+        parent: str,
+        key: str,
+        decide: Callable[[], tuple[str, str]],
+        timeout: bool,
+    ) -> SandboxOperation | None:
+        """Record a new key's answer in one insert that skips a used key; None if the key was used before.
+
+        A charge's answer depends on nothing stored, so the usual first attempt needs no lock
+        and no transaction of its own: two statements instead of six.
+        """
+        status, reason = (LOST, "") if timeout and not records_before_timeout(key) else decide()
+        mine = self._operation(key, kind, amount, method, parent, status, reason)
+        SandboxOperation.objects.bulk_create([mine], ignore_conflicts=True)
+        stored = SandboxOperation.objects.filter(idempotency_key=key).first()
+        return stored if stored is not None and stored.reference == mine.reference else None
+
+    def _answer_locked(
+        self,
+        kind: str,
+        amount: Money,
+        method: str,
+        parent: str,
+        key: str,
+        decide: Callable[[], tuple[str, str]],
+        timeout: bool,
+    ) -> tuple[SandboxOperation, bool]:
+        """The operation stored for the key, under its lock, and whether this is the key's first attempt."""
         # The sandbox's books commit on their own, whatever the caller's transaction does.
         with transaction.atomic():
             existing = SandboxOperation.objects.select_for_update().filter(idempotency_key=key).first()
             if existing is not None and existing.status != LOST:
-                return _result(existing)
+                return existing, False
             first_attempt = existing is None
-            answer_lost = first_attempt and timeout
-            if answer_lost and not records_before_timeout(key):
-                self._record(key, kind, amount, method, parent, LOST, "")
-                operation = None
-            else:
-                if existing is not None:
-                    existing.delete()
-                operation = self._record(key, kind, amount, method, parent, *decide())
-        if answer_lost:
-            state = "after recording it" if operation else "before recording it"
-            raise GatewayTimeout(f"sandbox: the answer to {kind} {key} was lost {state}")
-        assert operation is not None
-        return _result(operation)
+            if first_attempt and timeout and not records_before_timeout(key):
+                return self._record(key, kind, amount, method, parent, LOST, ""), True
+            if existing is not None:
+                existing.delete()
+            return self._record(key, kind, amount, method, parent, *decide()), first_attempt
 
     @staticmethod
-    def _record(
+    def _operation(
         key: str, kind: str, amount: Money, method: str, parent: str, status: str, reason: str
+    ) -> SandboxOperation:
+        return SandboxOperation(
+            idempotency_key=key,
+            kind=kind,
+            reference=f"sbx_{kind[:2]}_{secrets.token_hex(8)}",
+            amount_minor=amount.minor,
+            currency=amount.currency,
+            payment_method=method,
+            parent_reference=parent,
+            status=status,
+            reason=reason,
+        )
+
+    def _record(
+        self, key: str, kind: str, amount: Money, method: str, parent: str, status: str, reason: str
     ) -> SandboxOperation:
         try:
             with transaction.atomic():
-                return SandboxOperation.objects.create(
-                    idempotency_key=key,
-                    kind=kind,
-                    reference=f"sbx_{kind[:2]}_{secrets.token_hex(8)}",
-                    amount_minor=amount.minor,
-                    currency=amount.currency,
-                    payment_method=method,
-                    parent_reference=parent,
-                    status=status,
-                    reason=reason,
-                )
+                operation = self._operation(key, kind, amount, method, parent, status, reason)
+                operation.save(force_insert=True)
+                return operation
         except IntegrityError:
             # Another request recorded the same key first: its answer is the answer.
             return SandboxOperation.objects.get(idempotency_key=key)
