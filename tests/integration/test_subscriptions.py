@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from receivables.customers import services as customer_services
+from receivables.customers.models import Customer
 from receivables.documents.models import Document
+from receivables.gateways import services as gateway_services
 from receivables.gateways.models import ETransaction, SandboxOperation
 from receivables.money import Money
 from receivables.subscriptions import services
@@ -115,7 +117,7 @@ def test_a_rerun_after_a_crash_resumes_the_order_it_placed(bank: dict, monkeypat
     subscription = _subscribe(_plan(), start=D(2026, 1, 1))
     original = services._charge_and_settle
 
-    def crash(order: Order, *, user: object) -> None:
+    def crash(orders: list[Order], *, user: object) -> None:
         raise RuntimeError("power cut after the order was placed")
 
     monkeypatch.setattr(services, "_charge_and_settle", crash)
@@ -128,6 +130,110 @@ def test_a_rerun_after_a_crash_resumes_the_order_it_placed(bank: dict, monkeypat
     assert (summary.renewals, summary.paid) == (1, 1)
     assert Order.objects.filter(subscription=subscription, kind="renewal").count() == 1
     assert SandboxOperation.objects.filter(kind="charge").count() == 2  # the sale and one renewal
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_a_crash_before_the_charge_is_sent_is_finished_by_the_next_run(
+    bank: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = _subscribe(_plan(), start=D(2026, 1, 1))
+
+    def crash(etx: ETransaction) -> None:
+        raise RuntimeError("power cut before the gateway was called")
+
+    monkeypatch.setattr(gateway_services, "send_charge", crash)
+    with pytest.raises(RuntimeError):
+        services.bill_run(D(2026, 2, 1))
+    monkeypatch.undo()
+    # The charge was recorded as pending, and its order points at it, before the call.
+    renewal = Order.objects.get(subscription=subscription, kind="renewal")
+    assert (renewal.status, renewal.transaction.status) == ("waiting_for_payment", "pending")
+
+    summary = services.bill_run(D(2026, 2, 1))
+    renewal.refresh_from_db()
+    assert (summary.resumed, renewal.status, renewal.invoice.outstanding_minor) == (1, "completed", 0)
+    assert SandboxOperation.objects.filter(kind="charge").count() == 2  # the sale and one renewal
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_a_crash_after_the_charge_was_sent_never_charges_twice(bank: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    subscription = _subscribe(_plan(), start=D(2026, 1, 1))
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("power cut after the gateway answered")
+
+    monkeypatch.setattr(services, "_settle", crash)
+    with pytest.raises(RuntimeError):
+        services.bill_run(D(2026, 2, 1))
+    monkeypatch.undo()
+    assert SandboxOperation.objects.filter(kind="charge").count() == 2
+
+    services.bill_run(D(2026, 2, 1))
+    renewal = Order.objects.get(subscription=subscription, kind="renewal")
+    subscription.refresh_from_db()
+    assert (renewal.status, subscription.status, subscription.current_period_end) == (
+        "completed",
+        "active",
+        D(2026, 3, 1),
+    )
+    # The resend with the same key got the first answer: one charge, one card payment.
+    assert SandboxOperation.objects.filter(kind="charge").count() == 2
+    assert Document.objects.filter(type="payment").count() == 2
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_a_renewal_charge_without_answer_is_finished_by_the_next_run(bank: dict) -> None:
+    subscription = _subscribe(_plan(), start=D(2026, 1, 1))
+    Subscription.objects.filter(pk=subscription.pk).update(card_token="tok_timeout")
+
+    summary = services.bill_run(D(2026, 2, 1))
+    subscription.refresh_from_db()
+    renewal = Order.objects.get(subscription=subscription, kind="renewal")
+    assert (summary.renewals, summary.unpaid, subscription.status) == (1, 1, "past_due")
+    assert (renewal.status, renewal.transaction.status) == ("waiting_for_payment", "unknown")
+
+    summary = services.bill_run(D(2026, 2, 1))
+    subscription.refresh_from_db()
+    renewal.refresh_from_db()
+    assert (summary.resumed, renewal.status, subscription.status) == (1, "completed", "active")
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_one_subscription_that_cannot_renew_does_not_stop_its_batch(bank: dict) -> None:
+    plan = _plan()
+    subscriptions = [_subscribe(plan, start=D(2026, 1, 1), name=f"Batch {i}") for i in range(5)]
+    broken = subscriptions[2]
+    Customer.objects.filter(pk=broken.customer_id).update(currency="EUR")  # no longer the plan's currency
+
+    summary = services.bill_run(D(2026, 2, 1), batch_size=3)
+    assert (summary.subscriptions, summary.renewals, summary.paid) == (5, 4, 4)
+    assert summary.failed == [f"subscription {broken.pk}: currency_mismatch: currency: the customer's currency is EUR"]
+    # Its order was placed, but its payment could not be recorded: it waits, the others are paid.
+    assert Order.objects.get(subscription=broken, kind="renewal").status == "waiting_for_payment"
+    assert Order.objects.filter(kind="renewal", status="completed").count() == 4
+    statuses = dict(Subscription.objects.values_list("pk", "current_period_end"))
+    assert statuses == {s.pk: D(2026, 2, 1) if s == broken else D(2026, 3, 1) for s in subscriptions}
+    assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_bill_run_in_small_batches_renews_each_once_and_catches_up(bank: dict) -> None:
+    plan = _plan()
+    subscriptions = [_subscribe(plan, start=D(2026, 1, 1), name=f"Batch {i}") for i in range(5)]
+    Subscription.objects.filter(pk=subscriptions[3].pk).update(card_token="tok_declined")
+
+    summary = services.bill_run(D(2026, 3, 1), batch_size=2)
+    # Two periods each, but the declined one stops after its first: past due is not renewed again.
+    assert (summary.subscriptions, summary.renewals, summary.paid, summary.unpaid) == (5, 9, 8, 1)
+    ends = dict(Subscription.objects.values_list("pk", "current_period_end"))
+    assert ends == {s.pk: D(2026, 3, 1) if s == subscriptions[3] else D(2026, 4, 1) for s in subscriptions}
+    numbers = list(Order.objects.filter(kind="renewal").values_list("number", flat=True))
+    assert len(set(numbers)) == 9
+    assert services.bill_run(D(2026, 3, 1)).renewals == 0
     assert ledger_is_clean() == {}
 
 

@@ -1,35 +1,41 @@
 """Writes for plans, subscriptions and orders: subscribing, renewing, cancelling.
 
 Card charges happen outside any database transaction (the gateway service records the
-e-transaction first, so a crash leaves something to reconcile). An order that charges a card
-is therefore three steps: (1) one transaction places the order and its invoice; (2) the
-charge, with a key derived from the subscription and period, so a rerun never charges twice;
-(3) one transaction applies the payment and moves the subscription on. Every step can be
-repeated: a rerun finds the order it placed and the charge it made.
+e-transaction first, so a crash leaves something to reconcile). Orders that charge a card are
+therefore placed, charged and settled in steps, a batch of orders at a time: (1) one
+transaction places the orders and their invoices; (2) one records each charge as a pending
+e-transaction, with a key derived from the subscription and period, so a rerun never charges
+twice; (3) the charges are sent; (4) one transaction applies the payments and moves the
+subscriptions on. Every step can be repeated: a rerun finds the orders it placed and the
+charges it made.
 
-Locks follow the house order: the customer row, then the subscription row, then documents,
-then number sequences. The order number is always taken last.
+Locks follow the house order: customer rows, then subscription rows, then orders,
+e-transactions and documents, then number sequences, each kind in id order. The order number
+is taken after the invoice's.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.functions import Mod
 
 from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.core.numbering import next_number
+from receivables.customers.models import Customer
 from receivables.customers.selectors import get_customer
 from receivables.documents import services as documents
 from receivables.documents.models import Document
 from receivables.documents.services import LineInput
 from receivables.gateways import services as gateway_services
-from receivables.gateways.models import TransactionStatus
+from receivables.gateways.models import ETransaction, TransactionStatus
+from receivables.gateways.protocol import GatewayResult
 from receivables.money import Money
 from receivables.refunds import services as refund_services
 from receivables.rules import invoicing, periods, refund_policy
@@ -254,10 +260,10 @@ def _gross(line: LineInput, currency: str) -> Money:
     return invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, currency).gross
 
 
-def _place_order(
+def _order_for_period(
     subscription: Subscription, kind: str, start: datetime.date, end: datetime.date, *, auto_apply: bool, user: object
 ) -> Order:
-    """Invoice the period and place the order, inside the caller's transaction."""
+    """Invoice the period and number its order, inside the caller's transaction; the caller stores the order."""
     period = subscription.plan_period
     currency = period.plan.currency
     lines = _sale_lines(period, start, end, setup=kind == OrderKind.SALES)
@@ -267,7 +273,7 @@ def _place_order(
         # An auto-apply customer's open credits may already have paid part of the invoice.
         invoice.refresh_from_db(fields=["outstanding_minor", "status"])
     setup_gross = _gross(lines[0], currency) if len(lines) == 2 else Money.zero(currency)
-    order = Order.objects.create(
+    return Order(
         number=next_number("order"),
         kind=kind,
         status=OrderStatus.WAITING_FOR_PAYMENT,
@@ -284,8 +290,6 @@ def _place_order(
         invoice=invoice,
         created_by=audit.person(user),
     )
-    _record_order(order, user)
-    return order
 
 
 def _period_of(plan_id: int, period_id: int) -> PlanPeriod:
@@ -329,7 +333,7 @@ def _open_subscription(
         current_period_end=periods.period_end(start, duration, 0),
     )
     _record_subscription("subscription.create", subscription, None, user)
-    return _place_order(
+    order = _order_for_period(
         subscription,
         OrderKind.SALES,
         start,
@@ -337,6 +341,9 @@ def _open_subscription(
         auto_apply=customer.auto_apply,
         user=user,
     )
+    order.save()
+    _record_order(order, user)
+    return order
 
 
 def subscribe(
@@ -354,7 +361,18 @@ def subscribe(
     token = inputs.text(card_token, "card_token", max_length=100)
     day = start or inputs.date(None)
     order = _open_subscription(customer.pk, period, token, day, user)
-    return _charge_and_settle(order, user=user)
+    return _charge_and_settle([order], user=user)[0]
+
+
+# --- charging and settling orders ------------------------------------------------------------
+
+Row = TypeVar("Row", bound=models.Model)
+
+
+def _locked(model: type[Row], ids: Iterable[int]) -> dict[int, Row]:
+    """Lock rows in id order (so two writers never wait on each other crosswise), by id."""
+    rows = model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {row.pk: row for row in rows}
 
 
 def _charge_key(order: Order) -> str:
@@ -362,105 +380,185 @@ def _charge_key(order: Order) -> str:
     return f"{order.kind}-{order.subscription_id}-{order.period_start.isoformat()}"
 
 
-def _charge_and_settle(order: Order, *, user: object) -> OrderResult:
-    subscription = order.subscription
-    outcome = None
-    if order.charge_minor > 0:
-        outcome = gateway_services.charge(
-            order.customer_id,
-            Money(order.charge_minor, order.currency),
-            subscription.card_token,
-            idempotency_key=_charge_key(order),
-            user=user,
-            date=order.date,
-            description=f"Card payment for {order.number}",
-            apply_credits=False,
-        )
-    return _settle(order, outcome, user)
+def _charge_and_settle(orders: list[Order], *, user: object) -> list[OrderResult]:
+    """Charge the orders' cards and settle the orders; a batch costs two transactions and the calls.
+
+    Orders whose invoice credits paid in full are not charged. Every step can be repeated: a
+    rerun finds the e-transactions by their keys, and the gateway answers a resent key with
+    its first answer.
+    """
+    charges = _open_charges(orders)
+    answers = {order_id: gateway_services.send_charge(etx) for order_id, etx in charges.items()}
+    return _settle(orders, charges, answers, user)
 
 
 @transaction.atomic
-def _settle(order: Order, outcome: gateway_services.ChargeOutcome | None, user: object) -> OrderResult:
-    """Apply the card payment to the order's invoice and move the subscription on."""
-    documents.lock_customer(order.customer_id)
-    subscription = Subscription.objects.select_for_update().get(pk=order.subscription_id)
-    order = Order.objects.select_for_update().get(pk=order.pk)
+def _open_charges(orders: list[Order]) -> dict[int, ETransaction]:
+    """Record every charge as pending and link it to its order, committed before any is sent.
+
+    A crash after this leaves each order pointing at a charge that the next bill run finishes
+    with the same key (``resume_waiting_orders``).
+    """
+    to_charge = [order for order in orders if order.charge_minor > 0]
+    opened = gateway_services.open_charges(
+        [
+            gateway_services.ChargeRequest(
+                customer_id=order.customer_id,
+                amount=Money(order.charge_minor, order.currency),
+                payment_method=order.subscription.card_token,
+                idempotency_key=_charge_key(order),
+            )
+            for order in to_charge
+        ]
+    )
+    charges = {order.pk: opened[_charge_key(order)] for order in to_charge}
+    Order.objects.bulk_update(
+        [Order(pk=order_id, transaction=etx) for order_id, etx in charges.items()], ["transaction"]
+    )
+    return charges
+
+
+# What settling an order may change on its subscription, written for the whole batch at once.
+MOVED_FIELDS = ("status", "period_index", "current_period_start", "current_period_end")
+
+
+@transaction.atomic
+def _settle(
+    orders: list[Order],
+    charges: dict[int, ETransaction],
+    answers: dict[int, GatewayResult | None],
+    user: object,
+) -> list[OrderResult]:
+    """Record the answers, apply the card payments to the invoices and move the subscriptions on.
+
+    One transaction for the batch. The rows are locked in the house order (customers, then
+    subscriptions, orders, e-transactions, invoices) and re-read, since another run may have
+    settled some of them meanwhile.
+    """
+    _locked(Customer, {order.customer_id for order in orders})
+    subscriptions = _locked(Subscription, {order.subscription_id for order in orders})
+    locked_orders = _locked(Order, {order.pk for order in orders})
+    transactions = gateway_services.lock_transactions([etx.pk for etx in charges.values()])
+    invoices = documents.lock_documents(*{order.invoice_id for order in locked_orders.values() if order.invoice_id})
+    results = []
+    for order in locked_orders.values():
+        etx = charges.get(order.pk)
+        outcome = None if etx is None else _record_charge(order, transactions[etx.pk], answers[order.pk], user)
+        paid = _complete(order, outcome, invoices, user)
+        subscription = subscriptions[order.subscription_id]
+        _advance(subscription, order, paid=paid, user=user)
+        results.append(OrderResult(subscription, order))
+    Order.objects.bulk_update(locked_orders.values(), ["transaction", "payment", "status"])
+    Subscription.objects.bulk_update(subscriptions.values(), MOVED_FIELDS)
+    return results
+
+
+def _record_charge(
+    order: Order, etx: ETransaction, result: GatewayResult | None, user: object
+) -> gateway_services.ChargeOutcome:
+    # The payment is applied to this order's invoice below, not to the customer's oldest debts.
+    return gateway_services.record_charge(
+        etx, result, user=user, date=order.date, description=f"Card payment for {order.number}", apply_credits=False
+    )
+
+
+def _complete(
+    order: Order, outcome: gateway_services.ChargeOutcome | None, invoices: dict[int, Document], user: object
+) -> bool:
+    """Complete the order if its charge succeeded (or there was nothing to charge); returns whether it is paid."""
     paid = outcome is None or outcome.payment is not None
     if outcome is not None:
         order.transaction = outcome.transaction
         order.payment = outcome.payment
     if paid and order.status != OrderStatus.COMPLETED:
         if outcome is not None and outcome.payment is not None and order.invoice_id is not None:
-            _apply_payment(outcome.payment, order.invoice_id, user)
+            _apply_payment(outcome.payment, invoices[order.invoice_id], user)
         before = audit.snapshot(order, ("status",))
         order.status = OrderStatus.COMPLETED
         audit.record("order.completed", order, before=before, after={"status": order.status}, user=user)
-    order.save(update_fields=["transaction", "payment", "status"])
-    _advance(subscription, order, paid=paid, user=user)
-    return OrderResult(subscription, order)
+    return paid
 
 
-def _apply_payment(payment: Document, invoice_id: int, user: object) -> None:
-    """Apply as much of the payment as the invoice still owes (the service takes the smaller O/S)."""
-    try:
-        documents.allocate(payment.pk, invoice_id, user=user)
-    except ReceivablesError as error:
+def _apply_payment(payment: Document, invoice: Document, user: object) -> None:
+    """Apply as much of the payment as the (locked) invoice still owes."""
+    amount = Money(min(payment.outstanding_minor, invoice.outstanding_minor), payment.currency)
+    if not amount.is_positive():
         # The invoice was settled meanwhile (staff took a payment): the card payment stays as credit.
-        if error.code != "amount_not_positive":
-            raise
+        return
+    documents.check_allocation(payment, invoice, amount)
+    documents.apply(payment, invoice, amount, user=user)
 
 
 def _advance(subscription: Subscription, order: Order, *, paid: bool, user: object) -> None:
+    """Move the subscription on for a settled order and audit the change; the caller saves it."""
     before = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
-    fields = ["status"]
     if order.kind == OrderKind.RENEWAL and subscription.current_period_start != order.period_start:
         assert order.period_start is not None and order.period_end is not None, "a renewal has a period"
         subscription.period_index += 1
         subscription.current_period_start = order.period_start
         subscription.current_period_end = order.period_end
-        fields += ["period_index", "current_period_start", "current_period_end"]
     if paid:
         subscription.status = SubscriptionStatus.ACTIVE
     elif order.kind == OrderKind.RENEWAL:
         subscription.status = SubscriptionStatus.PAST_DUE
-    subscription.save(update_fields=fields)
     if audit.snapshot(subscription, SUBSCRIPTION_FIELDS) != before:
         _record_subscription(f"subscription.{subscription.status}", subscription, before, user)
 
 
 # --- renewals --------------------------------------------------------------------------------
 
+# Subscriptions renewed per transaction. The invoice and order number sequences stay locked
+# until the transaction commits, so a batch is kept small enough not to hold other writers for
+# long (about a second), and large enough that its fixed statements cost little per renewal.
+BATCH_SIZE = 200
+
 
 @transaction.atomic
-def _renewal_order(subscription_id: int, customer_id: int, day: datetime.date, user: object) -> Order | None:
-    """The renewal order of a due subscription's next period: found if a rerun placed it, else placed."""
-    customer = documents.lock_customer(customer_id)
-    subscription = (
-        Subscription.objects.select_for_update(of=("self",)).select_related("plan_period__plan").get(pk=subscription_id)
+def _place_renewals(subscription_ids: list[int], day: datetime.date, user: object) -> list[Order]:
+    """The renewal orders of the next period of those subscriptions still due, in one transaction.
+
+    A rerun finds the orders it placed. Customers are locked before their subscriptions (the
+    house order); the plan periods are read once for the whole batch.
+    """
+    customers = _locked(
+        Customer, Subscription.objects.filter(pk__in=subscription_ids).values_list("customer_id", flat=True)
     )
-    if subscription.status != SubscriptionStatus.ACTIVE or subscription.current_period_end > day:
-        return None
+    due = list(
+        Subscription.objects.select_for_update()
+        .filter(pk__in=subscription_ids, status=SubscriptionStatus.ACTIVE, current_period_end__lte=day)
+        .order_by("pk")
+    )
+    terms = PlanPeriod.objects.select_related("plan").in_bulk({subscription.plan_period_id for subscription in due})
+    placed = _renewals_placed(due)
+    orders, new = [], []
+    for subscription in due:
+        subscription.plan_period = terms[subscription.plan_period_id]
+        order = placed.get(subscription.pk)
+        if order is None:
+            order = _renewal_order(subscription, auto_apply=customers[subscription.customer_id].auto_apply, user=user)
+            new.append(order)
+        order.subscription = subscription
+        orders.append(order)
+    Order.objects.bulk_create(new)
+    for order in new:
+        _record_order(order, user)
+    return orders
+
+
+def _renewals_placed(subscriptions: list[Subscription]) -> dict[int, Order]:
+    """The renewal orders an earlier run placed for these subscriptions' next periods, by subscription."""
+    next_start = {subscription.pk: subscription.current_period_end for subscription in subscriptions}
+    found = Order.objects.filter(
+        kind=OrderKind.RENEWAL, subscription_id__in=next_start, period_start__in=set(next_start.values())
+    )
+    return {order.subscription_id: order for order in found if order.period_start == next_start[order.subscription_id]}
+
+
+def _renewal_order(subscription: Subscription, *, auto_apply: bool, user: object) -> Order:
     start = subscription.current_period_end
-    existing = Order.objects.filter(subscription=subscription, period_start=start, kind=OrderKind.RENEWAL).first()
-    if existing is not None:
-        existing.subscription = subscription
-        return existing
     duration = periods.parse_duration(subscription.plan_period.duration)
     end = periods.period_end(subscription.anchor, duration, subscription.period_index + 1)
-    return _place_order(subscription, OrderKind.RENEWAL, start, end, auto_apply=customer.auto_apply, user=user)
-
-
-def renew(subscription_id: int, day: datetime.date, *, user: object = None) -> list[Order]:
-    """Renew one subscription period by period until its current period ends after ``day``."""
-    customer_id = Subscription.objects.filter(pk=subscription_id).values_list("customer_id", flat=True).first()
-    orders: list[Order] = []
-    while customer_id is not None and (order := _renewal_order(subscription_id, customer_id, day, user)):
-        result = _charge_and_settle(order, user=user)
-        orders.append(result.order)
-        subscription = result.subscription
-        if subscription.status != SubscriptionStatus.ACTIVE or subscription.current_period_end > day:
-            break
-    return orders
+    return _order_for_period(subscription, OrderKind.RENEWAL, start, end, auto_apply=auto_apply, user=user)
 
 
 @dataclass
@@ -490,12 +588,13 @@ def resume_waiting_orders(*, user: object = None) -> int:
         kind__in=[OrderKind.SALES, OrderKind.RENEWAL],
         transaction__status__in=RESUMABLE,
     )
-    completed = 0
     # Few orders wait at a time; their ids are read first because settling changes the rows read.
-    for order_id in list(waiting.order_by("pk").values_list("pk", flat=True)):
-        order = Order.objects.select_related("subscription").get(pk=order_id)
-        if _charge_and_settle(order, user=user).order.status == OrderStatus.COMPLETED:
-            completed += 1
+    waiting_ids = list(waiting.order_by("pk").values_list("pk", flat=True))
+    completed = 0
+    for first in range(0, len(waiting_ids), BATCH_SIZE):
+        orders = Order.objects.select_related("subscription").filter(pk__in=waiting_ids[first : first + BATCH_SIZE])
+        results = _charge_and_settle(list(orders.order_by("pk")), user=user)
+        completed += sum(1 for result in results if result.order.status == OrderStatus.COMPLETED)
     return completed
 
 
@@ -503,7 +602,7 @@ def bill_run(
     day: datetime.date,
     *,
     user: object = None,
-    batch_size: int = 1000,
+    batch_size: int = BATCH_SIZE,
     shard: tuple[int, int] = (0, 1),
     progress: Callable[[BillRunSummary], None] | None = None,
 ) -> BillRunSummary:
@@ -512,6 +611,7 @@ def bill_run(
     Subscriptions are read in id order, a batch of ids at a time (keyset pagination), so memory
     stays flat however many there are and rows renewed meanwhile are never visited twice.
     ``shard=(k, n)`` takes only ids with ``id % n == k``, so n processes can share one run.
+    ``progress`` is called after each batch.
     """
     index, shards = shard
     due = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE, current_period_end__lte=day)
@@ -522,25 +622,60 @@ def bill_run(
         summary.resumed = resume_waiting_orders(user=user)
     last_id = 0
     while batch := list(due.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]):
-        for subscription_id in batch:
-            _renew_counted(subscription_id, day, user, summary)
-            if progress is not None:
-                progress(summary)
+        _renew_batch(batch, day, user, summary)
+        if progress is not None:
+            progress(summary)
         last_id = batch[-1]
     return summary
 
 
-def _renew_counted(subscription_id: int, day: datetime.date, user: object, summary: BillRunSummary) -> None:
-    summary.subscriptions += 1
+def _renew_batch(subscription_ids: list[int], day: datetime.date, user: object, summary: BillRunSummary) -> None:
+    """Renew a batch period by period: each round renews the next period of every one still due."""
+    summary.subscriptions += len(subscription_ids)
+    due = subscription_ids
+    while due:
+        orders = _isolating_failures(
+            lambda ids: _place_renewals(ids, day, user), due, summary, lambda subscription_id: subscription_id
+        )
+        results = _isolating_failures(
+            lambda batch: _charge_and_settle(batch, user=user), orders, summary, lambda order: order.subscription_id
+        )
+        paid = sum(1 for result in results if result.order.status == OrderStatus.COMPLETED)
+        summary.renewals += len(results)
+        summary.paid += paid
+        summary.unpaid += len(results) - paid
+        due = [
+            result.subscription.pk
+            for result in results
+            if result.subscription.status == SubscriptionStatus.ACTIVE and result.subscription.current_period_end <= day
+        ]
+
+
+Item = TypeVar("Item")
+Done = TypeVar("Done")
+
+
+def _isolating_failures(
+    step: Callable[[list[Item]], list[Done]],
+    items: list[Item],
+    summary: BillRunSummary,
+    subscription_of: Callable[[Item], int],
+) -> list[Done]:
+    """Run a step on the whole batch; if it fails, run it item by item so that only the culprit fails.
+
+    One subscription that cannot renew (e.g. a changed customer currency) must not stop the run.
+    A failed batch changed nothing (its transaction rolled back), and rerunning a step is safe.
+    """
     try:
-        orders = renew(subscription_id, day, user=user)
+        return step(items)
     except ReceivablesError as error:
-        # One subscription that cannot renew (e.g. a changed customer currency) must not stop the run.
-        summary.failed.append(f"subscription {subscription_id}: {error.code}: {error}")
-        return
-    summary.renewals += len(orders)
-    summary.paid += sum(1 for order in orders if order.status == OrderStatus.COMPLETED)
-    summary.unpaid += sum(1 for order in orders if order.status != OrderStatus.COMPLETED)
+        if len(items) == 1:
+            summary.failed.append(f"subscription {subscription_of(items[0])}: {error.code}: {error}")
+            return []
+    done: list[Done] = []
+    for item in items:
+        done += _isolating_failures(step, [item], summary, subscription_of)
+    return done
 
 
 # --- cancelling ------------------------------------------------------------------------------

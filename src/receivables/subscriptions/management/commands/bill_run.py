@@ -26,9 +26,13 @@ def _run_shard(day: object, index: int, shards: int) -> BillRunSummary:
     """One worker process: its share of the subscriptions, counting progress in ``_DONE``."""
     connections.close_all()  # never share the parent's connection
 
+    counted = [0]
+
     def count(summary: BillRunSummary) -> None:
+        # Called after each batch: add the subscriptions visited since the last call.
         with _DONE.get_lock():  # type: ignore[attr-defined]
-            _DONE.value += 1  # type: ignore[attr-defined]
+            _DONE.value += summary.subscriptions - counted[0]  # type: ignore[attr-defined]
+        counted[0] = summary.subscriptions
 
     try:
         return services.bill_run(day, shard=(index, shards), progress=count)  # type: ignore[arg-type]
