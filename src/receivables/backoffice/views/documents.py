@@ -43,9 +43,14 @@ def pdf_response(template: str, context: dict[str, Any], filename: str) -> HttpR
 def document_history(document: Document) -> list[dict[str, Any]]:
     """The document's audit trail, oldest first, each change with the fields it touched."""
     return [
-        {"entry": entry, "changes": audit.changed_fields(entry)}
+        {"entry": entry, "changes": [change for change in audit.changed_fields(entry) if not _blank(change)]}
         for entry in audit.entries_for("document", str(document.pk))
     ]
+
+
+def _blank(change: tuple[str, Any, Any]) -> bool:
+    """A field that was empty and stays empty, such as no failure reason on a new refund."""
+    return change[1] in (None, "") and change[2] in (None, "")
 
 
 def _document_context(document_id: int) -> dict[str, Any]:
