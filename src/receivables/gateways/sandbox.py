@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -30,6 +31,14 @@ LOST = "lost"
 
 def records_before_timeout(idempotency_key: str) -> bool:
     return int(hashlib.sha256(idempotency_key.encode()).hexdigest()[:8], 16) % 2 == 0
+
+
+def _on_its_own() -> AbstractContextManager[object]:
+    """A savepoint inside a caller's transaction, so that a refused insert does not break it.
+
+    Outside one, nothing: each statement commits on its own.
+    """
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
 
 
 def _result(operation: SandboxOperation) -> GatewayResult:
@@ -137,16 +146,19 @@ class SandboxGateway:
         decide: Callable[[], tuple[str, str]],
         timeout: bool,
     ) -> SandboxOperation | None:
-        """Record a new key's answer in one insert that skips a used key; None if the key was used before.
+        """Record a new key's answer in one insert; None if the key was used before.
 
-        A charge's answer depends on nothing stored, so the usual first attempt needs no lock
-        and no transaction of its own: two statements instead of six.
+        A charge's answer depends on nothing stored, so the usual first attempt needs no lock:
+        one statement instead of six.
         """
         status, reason = (LOST, "") if timeout and not records_before_timeout(key) else decide()
-        mine = self._operation(key, kind, amount, method, parent, status, reason)
-        SandboxOperation.objects.bulk_create([mine], ignore_conflicts=True)
-        stored = SandboxOperation.objects.filter(idempotency_key=key).first()
-        return stored if stored is not None and stored.reference == mine.reference else None
+        operation = self._operation(key, kind, amount, method, parent, status, reason)
+        try:
+            with _on_its_own():
+                operation.save(force_insert=True)
+        except IntegrityError:
+            return None
+        return operation
 
     def _answer_locked(
         self,
