@@ -17,12 +17,14 @@ is taken after the invoice's.
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
 from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Mod
 
 from receivables.core import audit, inputs
@@ -341,6 +343,7 @@ def _open_subscription(
         auto_apply=customer.auto_apply,
         user=user,
     )
+    _attach_charges(_to_charge([order]))
     order.save()
     _record_order(order, user)
     return order
@@ -380,26 +383,27 @@ def _charge_key(order: Order) -> str:
     return f"{order.kind}-{order.subscription_id}-{order.period_start.isoformat()}"
 
 
-def _charge_and_settle(orders: list[Order], *, user: object) -> list[OrderResult]:
-    """Charge the orders' cards and settle the orders; a batch costs two transactions and the calls.
+def _to_charge(orders: Iterable[Order]) -> list[Order]:
+    # An order whose invoice the customer's credits paid in full is not charged.
+    return [order for order in orders if order.charge_minor > 0]
 
-    Orders whose invoice credits paid in full are not charged. Every step can be repeated: a
-    rerun finds the e-transactions by their keys, and the gateway answers a resent key with
-    its first answer.
+
+def _charge_of(order: Order) -> ETransaction:
+    assert order.transaction is not None, "an order to be charged is placed with its charge"
+    return order.transaction
+
+
+def _charge_id(order: Order) -> int:
+    assert order.transaction_id is not None, "an order to be charged is placed with its charge"
+    return order.transaction_id
+
+
+def _attach_charges(orders: list[Order]) -> None:
+    """Record each order's card charge as a pending e-transaction and attach it to the (unsaved) order.
+
+    Called in the transaction that places the orders: when it commits, every order points at
+    a charge that the next bill run can finish with the same key, whatever happens next.
     """
-    charges = _open_charges(orders)
-    answers = {order_id: gateway_services.send_charge(etx) for order_id, etx in charges.items()}
-    return _settle(orders, charges, answers, user)
-
-
-@transaction.atomic
-def _open_charges(orders: list[Order]) -> dict[int, ETransaction]:
-    """Record every charge as pending and link it to its order, committed before any is sent.
-
-    A crash after this leaves each order pointing at a charge that the next bill run finishes
-    with the same key (``resume_waiting_orders``).
-    """
-    to_charge = [order for order in orders if order.charge_minor > 0]
     opened = gateway_services.open_charges(
         [
             gateway_services.ChargeRequest(
@@ -408,27 +412,34 @@ def _open_charges(orders: list[Order]) -> dict[int, ETransaction]:
                 payment_method=order.subscription.card_token,
                 idempotency_key=_charge_key(order),
             )
-            for order in to_charge
+            for order in orders
         ]
     )
-    charges = {order.pk: opened[_charge_key(order)] for order in to_charge}
-    Order.objects.bulk_update(
-        [Order(pk=order_id, transaction=etx) for order_id, etx in charges.items()], ["transaction"]
-    )
-    return charges
-
-
-# What settling an order may change on its subscription, written for the whole batch at once.
-MOVED_FIELDS = ("status", "period_index", "current_period_start", "current_period_end")
+    for order in orders:
+        order.transaction = opened[_charge_key(order)]
 
 
 @transaction.atomic
-def _settle(
-    orders: list[Order],
-    charges: dict[int, ETransaction],
-    answers: dict[int, GatewayResult | None],
-    user: object,
-) -> list[OrderResult]:
+def _attach_missing_charges(orders: list[Order]) -> None:
+    """Orders placed before orders carried their charge (an older bill run that stopped half-way)."""
+    _attach_charges(orders)
+    for order in orders:
+        order.save(update_fields=["transaction"])
+
+
+def _charge_and_settle(orders: list[Order], *, user: object) -> list[OrderResult]:
+    """Send the orders' charges, outside any transaction, then settle the orders in one transaction.
+
+    Every step can be repeated: the gateway answers a resent key with its first answer.
+    """
+    if missing := [order for order in _to_charge(orders) if order.transaction_id is None]:
+        _attach_missing_charges(missing)
+    answers = {order.pk: gateway_services.send_charge(_charge_of(order)) for order in _to_charge(orders)}
+    return _settle(orders, answers, user)
+
+
+@transaction.atomic
+def _settle(orders: list[Order], answers: dict[int, GatewayResult | None], user: object) -> list[OrderResult]:
     """Record the answers, apply the card payments to the invoices and move the subscriptions on.
 
     One transaction for the batch. The rows are locked in the house order (customers, then
@@ -438,18 +449,26 @@ def _settle(
     _locked(Customer, {order.customer_id for order in orders})
     subscriptions = _locked(Subscription, {order.subscription_id for order in orders})
     locked_orders = _locked(Order, {order.pk for order in orders})
-    transactions = gateway_services.lock_transactions([etx.pk for etx in charges.values()])
+    charged = _to_charge(locked_orders.values())
+    charges = gateway_services.lock_transactions([_charge_id(order) for order in charged])
     invoices = documents.lock_documents(*{order.invoice_id for order in locked_orders.values() if order.invoice_id})
-    results = []
+    results, completed, moved = [], [], {}
     for order in locked_orders.values():
-        etx = charges.get(order.pk)
-        outcome = None if etx is None else _record_charge(order, transactions[etx.pk], answers[order.pk], user)
-        paid = _complete(order, outcome, invoices, user)
+        outcome = None
+        if order.charge_minor > 0:
+            outcome = _record_charge(order, charges[_charge_id(order)], answers[order.pk], user)
+        paid = outcome is None or outcome.payment is not None
+        if paid and order.status != OrderStatus.COMPLETED:
+            _complete(order, outcome, invoices, user)
+            completed.append(order.pk)
         subscription = subscriptions[order.subscription_id]
-        _advance(subscription, order, paid=paid, user=user)
+        if _advance(subscription, order, paid=paid, user=user):
+            moved[subscription.pk] = subscription
         results.append(OrderResult(subscription, order))
-    Order.objects.bulk_update(locked_orders.values(), ["transaction", "payment", "status"])
-    Subscription.objects.bulk_update(subscriptions.values(), MOVED_FIELDS)
+    # The payment of a completed order is the one its charge recorded (none if nothing was charged).
+    paid_by = ETransaction.objects.filter(pk=OuterRef("transaction_id")).values("document_id")
+    Order.objects.filter(pk__in=completed).update(status=OrderStatus.COMPLETED, payment=Subquery(paid_by))
+    _save_moves(list(moved.values()))
     return results
 
 
@@ -464,19 +483,14 @@ def _record_charge(
 
 def _complete(
     order: Order, outcome: gateway_services.ChargeOutcome | None, invoices: dict[int, Document], user: object
-) -> bool:
-    """Complete the order if its charge succeeded (or there was nothing to charge); returns whether it is paid."""
-    paid = outcome is None or outcome.payment is not None
-    if outcome is not None:
-        order.transaction = outcome.transaction
+) -> None:
+    """Apply the card payment to the order's invoice and mark the order completed; the caller saves it."""
+    if outcome is not None and outcome.payment is not None and order.invoice_id is not None:
+        _apply_payment(outcome.payment, invoices[order.invoice_id], user)
         order.payment = outcome.payment
-    if paid and order.status != OrderStatus.COMPLETED:
-        if outcome is not None and outcome.payment is not None and order.invoice_id is not None:
-            _apply_payment(outcome.payment, invoices[order.invoice_id], user)
-        before = audit.snapshot(order, ("status",))
-        order.status = OrderStatus.COMPLETED
-        audit.record("order.completed", order, before=before, after={"status": order.status}, user=user)
-    return paid
+    before = audit.snapshot(order, ("status",))
+    order.status = OrderStatus.COMPLETED
+    audit.record("order.completed", order, before=before, after={"status": order.status}, user=user)
 
 
 def _apply_payment(payment: Document, invoice: Document, user: object) -> None:
@@ -489,8 +503,8 @@ def _apply_payment(payment: Document, invoice: Document, user: object) -> None:
     documents.apply(payment, invoice, amount, user=user)
 
 
-def _advance(subscription: Subscription, order: Order, *, paid: bool, user: object) -> None:
-    """Move the subscription on for a settled order and audit the change; the caller saves it."""
+def _advance(subscription: Subscription, order: Order, *, paid: bool, user: object) -> bool:
+    """Move the subscription on for a settled order and audit the change; returns whether it changed."""
     before = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
     if order.kind == OrderKind.RENEWAL and subscription.current_period_start != order.period_start:
         assert order.period_start is not None and order.period_end is not None, "a renewal has a period"
@@ -501,8 +515,23 @@ def _advance(subscription: Subscription, order: Order, *, paid: bool, user: obje
         subscription.status = SubscriptionStatus.ACTIVE
     elif order.kind == OrderKind.RENEWAL:
         subscription.status = SubscriptionStatus.PAST_DUE
-    if audit.snapshot(subscription, SUBSCRIPTION_FIELDS) != before:
-        _record_subscription(f"subscription.{subscription.status}", subscription, before, user)
+    if audit.snapshot(subscription, SUBSCRIPTION_FIELDS) == before:
+        return False
+    _record_subscription(f"subscription.{subscription.status}", subscription, before, user)
+    return True
+
+
+# What settling an order may change on its subscription.
+MOVED_FIELDS = ("status", "period_index", "current_period_start", "current_period_end")
+
+
+def _save_moves(subscriptions: list[Subscription]) -> None:
+    """Write the subscriptions' new states, one UPDATE per distinct state: a batch mostly moves alike."""
+    alike: dict[tuple, list[int]] = defaultdict(list)
+    for subscription in subscriptions:
+        alike[tuple(getattr(subscription, name) for name in MOVED_FIELDS)].append(subscription.pk)
+    for state, ids in alike.items():
+        Subscription.objects.filter(pk__in=ids).update(**dict(zip(MOVED_FIELDS, state, strict=True)))
 
 
 # --- renewals --------------------------------------------------------------------------------
@@ -539,6 +568,7 @@ def _place_renewals(subscription_ids: list[int], day: datetime.date, user: objec
             new.append(order)
         order.subscription = subscription
         orders.append(order)
+    _attach_charges(_to_charge(new))
     Order.objects.bulk_create(new)
     for order in new:
         _record_order(order, user)
@@ -548,7 +578,7 @@ def _place_renewals(subscription_ids: list[int], day: datetime.date, user: objec
 def _renewals_placed(subscriptions: list[Subscription]) -> dict[int, Order]:
     """The renewal orders an earlier run placed for these subscriptions' next periods, by subscription."""
     next_start = {subscription.pk: subscription.current_period_end for subscription in subscriptions}
-    found = Order.objects.filter(
+    found = Order.objects.select_related("transaction").filter(
         kind=OrderKind.RENEWAL, subscription_id__in=next_start, period_start__in=set(next_start.values())
     )
     return {order.subscription_id: order for order in found if order.period_start == next_start[order.subscription_id]}
@@ -592,7 +622,9 @@ def resume_waiting_orders(*, user: object = None) -> int:
     waiting_ids = list(waiting.order_by("pk").values_list("pk", flat=True))
     completed = 0
     for first in range(0, len(waiting_ids), BATCH_SIZE):
-        orders = Order.objects.select_related("subscription").filter(pk__in=waiting_ids[first : first + BATCH_SIZE])
+        orders = Order.objects.select_related("subscription", "transaction").filter(
+            pk__in=waiting_ids[first : first + BATCH_SIZE]
+        )
         results = _charge_and_settle(list(orders.order_by("pk")), user=user)
         completed += sum(1 for result in results if result.order.status == OrderStatus.COMPLETED)
     return completed
