@@ -2,12 +2,11 @@
 
 Card charges happen outside any database transaction (the gateway service records the
 e-transaction first, so a crash leaves something to reconcile). Orders that charge a card are
-therefore placed, charged and settled in steps, a batch of orders at a time: (1) one
-transaction places the orders and their invoices; (2) one records each charge as a pending
-e-transaction, with a key derived from the subscription and period, so a rerun never charges
-twice; (3) the charges are sent; (4) one transaction applies the payments and moves the
-subscriptions on. Every step can be repeated: a rerun finds the orders it placed and the
-charges it made.
+therefore handled a batch at a time in three steps: (1) one transaction places the orders,
+their invoices and their charges, recorded as pending e-transactions with a key derived from
+the subscription and period, so a rerun never charges twice; (2) the charges are sent; (3) one
+transaction applies the payments and moves the subscriptions on. Every step can be repeated:
+a rerun finds the orders it placed and the charges it made.
 
 Locks follow the house order: customer rows, then subscription rows, then orders,
 e-transactions and documents, then number sequences, each kind in id order. The order number
