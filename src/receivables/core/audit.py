@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -37,9 +38,24 @@ def person(user: object) -> User | None:
     return user if isinstance(user, User) and user.pk else None
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What a row is about when it is not a model instance, such as the business settings."""
+
+    object_type: str
+    object_id: str
+    label: str
+
+
+def _subject(obj: models.Model | Subject, label: str) -> Subject:
+    if isinstance(obj, Subject):
+        return obj
+    return Subject(obj._meta.model_name or "", str(obj.pk), label or str(obj))
+
+
 def record(
     action: str,
-    obj: models.Model,
+    obj: models.Model | Subject,
     *,
     before: dict | None,
     after: dict | None,
@@ -49,6 +65,7 @@ def record(
 ) -> AuditEntry:
     actor = context.current()
     who = person(user) or person(actor.user)
+    subject = _subject(obj, label)
     entry = AuditEntry(
         actor=who,
         actor_name=getattr(who, "username", "") or actor.via,
@@ -56,9 +73,9 @@ def record(
         request_id=actor.request_id,
         client_address=actor.client_address,
         action=action,
-        object_type=obj._meta.model_name or "",
-        object_id=str(obj.pk),
-        object_label=(label or str(obj))[:60],
+        object_type=subject.object_type,
+        object_id=subject.object_id,
+        object_label=subject.label[:60],
         before=before,
         after=after,
         comment=comment[:500],

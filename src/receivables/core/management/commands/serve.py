@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from receivables.core import business_settings
+
 
 class Command(BaseCommand):
     help = "Serve the staff screens and the API with gunicorn (applies migrations first)."
@@ -19,6 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         if not options["no_migrate"]:
             call_command("migrate", verbosity=0)
+        business_settings.record_if_changed(via="serve")
         self.stdout.write(f"Receivables on http://{options['host']}:{options['port']}/")
         self.stdout.flush()
         argv = [
