@@ -1,4 +1,4 @@
-"""The posting path writes plain rows (``ledger.rows``): they must read back as the ORM would have written them."""
+"""The posting path writes plain rows (``core.rows``): they must read back as the ORM would have written them."""
 
 from __future__ import annotations
 

@@ -10,9 +10,8 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import QuerySet
 
-from receivables.core import context
+from receivables.core import context, rows
 from receivables.core.models import AuditEntry
-from receivables.ledger import rows
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from receivables.core import audit, inputs
+from receivables.core import audit, inputs, rows
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.core.numbering import next_number
 from receivables.customers.models import BankAccount, Customer
@@ -28,7 +28,6 @@ from receivables.documents.models import (
     PaymentMethod,
     Status,
 )
-from receivables.ledger import rows
 from receivables.ledger import services as ledger
 from receivables.ledger.models import Account
 from receivables.money import Money

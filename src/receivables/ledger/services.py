@@ -6,7 +6,7 @@ import datetime
 
 from django.db import transaction
 
-from receivables.ledger import rows
+from receivables.core import rows
 from receivables.ledger.models import Account, JournalEntry, Posting
 from receivables.rules import posting
 from receivables.rules.posting import Leg
