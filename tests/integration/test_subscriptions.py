@@ -129,9 +129,11 @@ def test_a_crash_before_the_charge_is_sent_is_finished_by_the_next_run(
     renewal = Order.objects.get(subscription=subscription, kind="renewal")
     assert (renewal.status, renewal.transaction.status) == ("waiting_for_payment", "pending")
 
+    # Still due, so the rerun's renewals find the order and send its charge with the same key.
     summary = services.bill_run(D(2026, 2, 1))
     renewal.refresh_from_db()
-    assert (summary.resumed, renewal.status, renewal.invoice.outstanding_minor) == (1, "completed", 0)
+    assert (summary.renewals, summary.paid, summary.resumed) == (1, 1, 0)
+    assert (renewal.status, renewal.invoice.outstanding_minor) == ("completed", 0)
     assert Order.objects.filter(subscription=subscription, kind="renewal").count() == 1
     assert SandboxOperation.objects.filter(kind="charge").count() == 2  # the sale and one renewal
     assert ledger_is_clean() == {}
@@ -197,7 +199,24 @@ def test_one_subscription_that_cannot_renew_does_not_stop_its_batch(bank: dict) 
     assert Order.objects.filter(kind="renewal", status="completed").count() == 4
     statuses = dict(Subscription.objects.values_list("pk", "current_period_end"))
     assert statuses == {s.pk: D(2026, 2, 1) if s == broken else D(2026, 3, 1) for s in subscriptions}
+    # The next run reports it once more and renews the others.
+    again = services.bill_run(D(2026, 3, 1))
+    assert (again.renewals, again.paid, again.failed) == (4, 4, summary.failed)
     assert ledger_is_clean() == {}
+
+
+@pytest.mark.django_db
+def test_a_waiting_order_that_cannot_be_settled_does_not_stop_the_next_run(bank: dict) -> None:
+    plan = _plan()
+    stuck = _subscribe(plan, start=D(2026, 1, 1), name="Stuck")
+    _subscribe(plan, start=D(2026, 1, 1), name="Other")
+    Subscription.objects.filter(pk=stuck.pk).update(card_token="tok_timeout")
+    services.bill_run(D(2026, 2, 1))  # the stuck renewal's charge gets no answer
+    Customer.objects.filter(pk=stuck.customer_id).update(currency="EUR")
+
+    summary = services.bill_run(D(2026, 3, 1))
+    assert summary.failed == [f"subscription {stuck.pk}: currency_mismatch: currency: the customer's currency is EUR"]
+    assert (summary.resumed, summary.renewals, summary.paid) == (0, 1, 1)
 
 
 @pytest.mark.django_db

@@ -607,26 +607,30 @@ class BillRunSummary:
 RESUMABLE = (TransactionStatus.PENDING, TransactionStatus.UNKNOWN, TransactionStatus.SUCCEEDED)
 
 
-def resume_waiting_orders(*, user: object = None) -> int:
+def _resume_waiting_orders(day: datetime.date, summary: BillRunSummary, user: object) -> None:
     """Finish orders whose card charge had no answer: ask again with the same key, then settle.
 
-    A declined charge is final and is not retried. Returns how many orders are now completed.
+    A declined charge is final and is not retried. The orders of subscriptions still due on
+    ``day`` are left to the renewals that follow, which find them in their batches.
     """
     waiting = Order.objects.filter(
         status=OrderStatus.WAITING_FOR_PAYMENT,
         kind__in=[OrderKind.SALES, OrderKind.RENEWAL],
         transaction__status__in=RESUMABLE,
-    )
+    ).exclude(subscription__status=SubscriptionStatus.ACTIVE, subscription__current_period_end__lte=day)
     # Few orders wait at a time; their ids are read first because settling changes the rows read.
     waiting_ids = list(waiting.order_by("pk").values_list("pk", flat=True))
-    completed = 0
     for first in range(0, len(waiting_ids), BATCH_SIZE):
         orders = Order.objects.select_related("subscription", "transaction").filter(
             pk__in=waiting_ids[first : first + BATCH_SIZE]
         )
-        results = _charge_and_settle(list(orders.order_by("pk")), user=user)
-        completed += sum(1 for result in results if result.order.status == OrderStatus.COMPLETED)
-    return completed
+        results = _isolating_failures(
+            lambda batch: _charge_and_settle(batch, user=user),
+            list(orders.order_by("pk")),
+            summary,
+            lambda order: order.subscription_id,
+        )
+        summary.resumed += sum(1 for result in results if result.order.status == OrderStatus.COMPLETED)
 
 
 def bill_run(
@@ -650,7 +654,7 @@ def bill_run(
         due = due.annotate(shard=Mod("pk", shards)).filter(shard=index)
     summary = BillRunSummary(date=day, due=due.count())
     if index == 0:
-        summary.resumed = resume_waiting_orders(user=user)
+        _resume_waiting_orders(day, summary, user)
     last_id = 0
     while batch := list(due.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:batch_size]):
         _renew_batch(batch, day, user, summary)
@@ -695,7 +699,8 @@ def _isolating_failures(
     """Run a step on the whole batch; if it fails, run it item by item so that only the culprit fails.
 
     One subscription that cannot renew (e.g. a changed customer currency) must not stop the run.
-    A failed batch changed nothing (its transaction rolled back), and rerunning a step is safe.
+    A failed step's transaction rolled back, and rerunning a step is safe: it finds the orders
+    placed, and resends the charges with their keys, which the gateway answers as before.
     """
     try:
         return step(items)
