@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from tests.conftest import ApiClient
+from receivables.core.tokens import create_token
+from tests.conftest import ApiClient, make_user
 from tests.faults.test_hostile_input import snapshot
 
 pytestmark = pytest.mark.slow
@@ -99,7 +100,9 @@ def pages(api: ApiClient, bank: dict) -> list[str]:
     api.post("/invoices", {"customer": customer, "lines": [line]})
     credit = api.post("/credit-notes", {"customer": customer, "amount": "25.00", "reason": "goodwill"}).body["id"]
     api.post("/payments", {"customer": customer, "amount": "9.00", "method": "bank_transfer"})
-    refund = api.post("/refunds", {"source": credit, "amount": "1.00"}).body["id"]
+    # A clerk's refund, so the admin may approve or reject it too.
+    clerk = ApiClient(create_token(make_user("fuzz-clerk", "clerk")))
+    refund = clerk.post("/refunds", {"source": credit, "amount": "1.00"}).body["id"]
     return [
         f"/customers/{customer}/payment/",
         f"/customers/{customer}/credit-note/",
@@ -107,10 +110,20 @@ def pages(api: ApiClient, bank: dict) -> list[str]:
         f"/customers/{customer}/allocate/",
         f"/customers/{customer}/refund/",
         f"/refunds/{refund}/",
+        f"/refunds/{refund}/?edit=1",
+        f"/subscriptions/{_card_subscription(api, customer)}/cancel/",
         "/customers/",
         "/bank-accounts/",
         "/plans/",
     ]
+
+
+def _card_subscription(api: ApiClient, customer: int) -> int:
+    policy = {"non_refundable_amount": "0.00", "full_refund_days": 30, "after_full_refund_period": "no_refund"}
+    period = {"duration": "P1M", "setup_fee": "0.00", "recurring_fee": "30.00", "refund_policy": policy}
+    plan = api.post("/plans", {"name": "Fuzz plan", "currency": "GBP", "periods": [period]}).body
+    body = {"customer": customer, "plan": plan["id"], "period": plan["periods"][0]["id"], "card_token": "tok_visa"}
+    return api.post("/subscriptions", body).body["id"]
 
 
 def _encode(fields: dict[str, str]) -> bytes:
