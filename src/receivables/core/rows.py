@@ -49,13 +49,23 @@ def _saved(instance: M, alias: str) -> M:
     return instance
 
 
+def insert_statement(instance: models.Model) -> tuple[str, list[object]]:
+    """The ``INSERT ... RETURNING id`` of ``insert`` and its values, to embed in a larger statement."""
+    return _insert_sql(type(instance), 1, True), _values(instance, transaction.get_connection())
+
+
+def inserted(instance: M, pk: int) -> M:
+    """Mark an instance written by ``insert_statement`` as saved, with the id its INSERT returned."""
+    instance.pk = pk
+    return _saved(instance, transaction.get_connection().alias)
+
+
 def insert(instance: M) -> M:
     """INSERT a new instance in one statement and give it its id, as ``save()`` would."""
-    connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(type(instance), 1, True), _values(instance, connection))
-        instance.pk = cursor.fetchone()[0]
-    return _saved(instance, connection.alias)
+    sql, params = insert_statement(instance)
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return inserted(instance, cursor.fetchone()[0])
 
 
 def insert_many(instances: Sequence[models.Model]) -> None:
