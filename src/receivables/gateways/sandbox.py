@@ -16,6 +16,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -27,6 +28,24 @@ from receivables.money import Money
 SUCCEEDS = {"tok_visa", "tok_mastercard", "tok_timeout", "tok_refund_timeout", "tok_refund_declined"}
 # An attempt that timed out before the sandbox recorded it: kept so the resend is answered.
 LOST = "lost"
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One call to the sandbox: ``decide`` answers it the first time its key is seen."""
+
+    kind: str
+    amount: Money
+    method: str
+    parent: str
+    key: str
+    decide: Callable[[], tuple[str, str]]
+    timeout: bool
+
+
+def _succeeds() -> tuple[str, str]:
+    """A void of a known charge always succeeds."""
+    return "succeeded", ""
 
 
 def records_before_timeout(idempotency_key: str) -> bool:
@@ -69,7 +88,7 @@ class SandboxGateway:
             return "declined", "invalid_payment_method: unknown card token"
 
         timeout = payment_method == "tok_timeout"
-        return self._operate("charge", amount, payment_method, "", idempotency_key, decide, timeout)
+        return self._operate(_Request("charge", amount, payment_method, "", idempotency_key, decide, timeout))
 
     def refund(self, *, amount: Money, charge_reference: str, idempotency_key: str) -> GatewayResult:
         charge = SandboxOperation.objects.filter(reference=charge_reference, kind="charge").first()
@@ -97,9 +116,8 @@ class SandboxGateway:
 
         timeout = charge is not None and charge.payment_method == "tok_refund_timeout"
         method = charge.payment_method if charge else ""
-        return self._operate(
-            "refund", amount, method, charge_reference, idempotency_key, decide, timeout, reads_books=True
-        )
+        request = _Request("refund", amount, method, charge_reference, idempotency_key, decide, timeout)
+        return self._operate(request, reads_books=True)
 
     def void(self, *, charge_reference: str, idempotency_key: str) -> GatewayResult:
         charge = SandboxOperation.objects.filter(reference=charge_reference, kind="charge").first()
@@ -107,52 +125,33 @@ class SandboxGateway:
             return GatewayResult("declined", reason="no_such_charge")
         amount = Money(charge.amount_minor, charge.currency)
         return self._operate(
-            "void", amount, charge.payment_method, charge_reference, idempotency_key, lambda: ("succeeded", ""), False
+            _Request("void", amount, charge.payment_method, charge_reference, idempotency_key, _succeeds, False)
         )
 
     def lookup(self, *, idempotency_key: str) -> GatewayResult | None:
         operation = SandboxOperation.objects.filter(idempotency_key=idempotency_key).exclude(status=LOST).first()
         return None if operation is None else _result(operation)
 
-    def _operate(
-        self,
-        kind: str,
-        amount: Money,
-        method: str,
-        parent: str,
-        key: str,
-        decide: Callable[[], tuple[str, str]],
-        timeout: bool,
-        *,
-        reads_books: bool = False,
-    ) -> GatewayResult:
+    def _operate(self, request: _Request, *, reads_books: bool = False) -> GatewayResult:
         """Answer a request once per key: ``decide`` answers a new one (``reads_books`` if it reads other rows)."""
-        operation = None if reads_books else self._record_new(kind, amount, method, parent, key, decide, timeout)
+        operation = None if reads_books else self._record_new(request)
         first_attempt = operation is not None
         if operation is None:
-            operation, first_attempt = self._answer_locked(kind, amount, method, parent, key, decide, timeout)
-        if first_attempt and timeout:
+            operation, first_attempt = self._answer_locked(request)
+        if first_attempt and request.timeout:
             state = "before recording it" if operation.status == LOST else "after recording it"
-            raise GatewayTimeout(f"sandbox: the answer to {kind} {key} was lost {state}")
+            raise GatewayTimeout(f"sandbox: the answer to {request.kind} {request.key} was lost {state}")
         return _result(operation)
 
-    def _record_new(
-        self,
-        kind: str,
-        amount: Money,
-        method: str,
-        parent: str,
-        key: str,
-        decide: Callable[[], tuple[str, str]],
-        timeout: bool,
-    ) -> SandboxOperation | None:
+    def _record_new(self, request: _Request) -> SandboxOperation | None:
         """Record a new key's answer in one insert; None if the key was used before.
 
         A charge's answer depends on nothing stored, so the usual first attempt needs no lock:
         one statement instead of six.
         """
-        status, reason = (LOST, "") if timeout and not records_before_timeout(key) else decide()
-        operation = self._operation(key, kind, amount, method, parent, status, reason)
+        lost = request.timeout and not records_before_timeout(request.key)
+        status, reason = (LOST, "") if lost else request.decide()
+        operation = self._operation(request, status, reason)
         try:
             with _on_its_own():
                 operation.save(force_insert=True)
@@ -160,53 +159,40 @@ class SandboxGateway:
             return None
         return operation
 
-    def _answer_locked(
-        self,
-        kind: str,
-        amount: Money,
-        method: str,
-        parent: str,
-        key: str,
-        decide: Callable[[], tuple[str, str]],
-        timeout: bool,
-    ) -> tuple[SandboxOperation, bool]:
+    def _answer_locked(self, request: _Request) -> tuple[SandboxOperation, bool]:
         """The operation stored for the key, under its lock, and whether this is the key's first attempt."""
         # The sandbox's books commit on their own, whatever the caller's transaction does.
         with transaction.atomic():
-            existing = SandboxOperation.objects.select_for_update().filter(idempotency_key=key).first()
+            existing = SandboxOperation.objects.select_for_update().filter(idempotency_key=request.key).first()
             if existing is not None and existing.status != LOST:
                 return existing, False
             first_attempt = existing is None
-            if first_attempt and timeout and not records_before_timeout(key):
-                return self._record(key, kind, amount, method, parent, LOST, ""), True
+            if first_attempt and request.timeout and not records_before_timeout(request.key):
+                return self._record(request, LOST, ""), True
             if existing is not None:
                 existing.delete()
-            return self._record(key, kind, amount, method, parent, *decide()), first_attempt
+            return self._record(request, *request.decide()), first_attempt
 
     @staticmethod
-    def _operation(
-        key: str, kind: str, amount: Money, method: str, parent: str, status: str, reason: str
-    ) -> SandboxOperation:
+    def _operation(request: _Request, status: str, reason: str) -> SandboxOperation:
         return SandboxOperation(
-            idempotency_key=key,
-            kind=kind,
-            reference=f"sbx_{kind[:2]}_{secrets.token_hex(8)}",
-            amount_minor=amount.minor,
-            currency=amount.currency,
-            payment_method=method,
-            parent_reference=parent,
+            idempotency_key=request.key,
+            kind=request.kind,
+            reference=f"sbx_{request.kind[:2]}_{secrets.token_hex(8)}",
+            amount_minor=request.amount.minor,
+            currency=request.amount.currency,
+            payment_method=request.method,
+            parent_reference=request.parent,
             status=status,
             reason=reason,
         )
 
-    def _record(
-        self, key: str, kind: str, amount: Money, method: str, parent: str, status: str, reason: str
-    ) -> SandboxOperation:
+    def _record(self, request: _Request, status: str, reason: str) -> SandboxOperation:
         try:
             with transaction.atomic():
-                operation = self._operation(key, kind, amount, method, parent, status, reason)
+                operation = self._operation(request, status, reason)
                 operation.save(force_insert=True)
                 return operation
         except IntegrityError:
             # Another request recorded the same key first: its answer is the answer.
-            return SandboxOperation.objects.get(idempotency_key=key)
+            return SandboxOperation.objects.get(idempotency_key=request.key)
