@@ -825,21 +825,8 @@ def cancel(
         Subscription.objects.select_for_update(of=("self",)).select_related("plan_period__plan").get(pk=subscription.pk)
     )
     quoted = cancellation_quote(subscription, day, refund_policy_name)
-    credit_memo = refund = None
     amount = quoted.quote.amount
-    if amount.is_positive():
-        credit_memo = documents.create_credit_note(
-            subscription.customer_id,
-            reason="cancellation",
-            amount=amount,
-            tax_rate=quoted.paid.tax_rate,
-            invoice_id=quoted.paid_order.invoice_id if quoted.paid_order else None,
-            date=day,
-            description=_label(f"Cancellation of subscription {subscription.pk}: {subscription.plan_period}"),
-            user=user,
-        )
-        if give_back == "refund":
-            refund = _hold_refund(credit_memo, amount, day, user)
+    credit_memo, refund = _give_back(subscription, quoted, give_back, day, user)
     order = Order.objects.create(
         number=next_number("order"),
         kind=OrderKind.CANCELLATION,
@@ -860,12 +847,37 @@ def cancel(
         created_by=audit.person(user),
     )
     _record_order(order, user)
+    _mark_cancelled(subscription, day, user, comment)
+    return order
+
+
+def _give_back(
+    subscription: Subscription, quoted: CancellationQuote, give_back: str, day: datetime.date, user: object
+) -> tuple[Document | None, Document | None]:
+    """The credit memo for a refund above zero and, when it is given back as a refund, the held refund."""
+    amount = quoted.quote.amount
+    if not amount.is_positive():
+        return None, None
+    credit_memo = documents.create_credit_note(
+        subscription.customer_id,
+        reason="cancellation",
+        amount=amount,
+        tax_rate=quoted.paid.tax_rate,
+        invoice_id=quoted.paid_order.invoice_id if quoted.paid_order else None,
+        date=day,
+        description=_label(f"Cancellation of subscription {subscription.pk}: {subscription.plan_period}"),
+        user=user,
+    )
+    refund = _hold_refund(credit_memo, amount, day, user) if give_back == "refund" else None
+    return credit_memo, refund
+
+
+def _mark_cancelled(subscription: Subscription, day: datetime.date, user: object, comment: str) -> None:
     before = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
     subscription.status = SubscriptionStatus.CANCELLED
     subscription.cancelled_on = day
     subscription.save(update_fields=["status", "cancelled_on"])
     _record_subscription("subscription.cancelled", subscription, before, user, comment)
-    return order
 
 
 def _hold_refund(credit_memo: Document, amount: Money, day: datetime.date, user: object) -> Document | None:
