@@ -52,6 +52,18 @@ def _subject(obj: models.Model | Subject, label: str) -> Subject:
     return Subject(obj._meta.model_name or "", str(obj.pk), label or str(obj))
 
 
+@dataclass(frozen=True)
+class Change:
+    """One audit row to write: what was done to which object, and its state before and after."""
+
+    action: str
+    obj: models.Model | Subject
+    before: dict | None
+    after: dict | None
+    comment: str = ""
+    label: str = ""
+
+
 def record(
     action: str,
     obj: models.Model | Subject,
@@ -62,25 +74,34 @@ def record(
     comment: str = "",
     label: str = "",
 ) -> AuditEntry:
+    entry = _entry(Change(action, obj, before, after, comment, label), user)
+    # Every write records itself here: one plain INSERT, not the ORM's save.
+    return rows.insert(entry)
+
+
+def record_many(changes: list[Change], *, user: Any = None) -> None:
+    """``record`` for a batch of changes made by one caller: one multi-row INSERT."""
+    rows.insert_many([_entry(change, user) for change in changes])
+
+
+def _entry(change: Change, user: Any) -> AuditEntry:
     actor = context.current()
     who = person(user) or person(actor.user)
-    subject = _subject(obj, label)
-    entry = AuditEntry(
+    subject = _subject(change.obj, change.label)
+    return AuditEntry(
         actor=who,
         actor_name=getattr(who, "username", "") or actor.via,
         via=actor.via,
         request_id=actor.request_id,
         client_address=actor.client_address,
-        action=action,
+        action=change.action,
         object_type=subject.object_type,
         object_id=subject.object_id,
         object_label=subject.label[:60],
-        before=before,
-        after=after,
-        comment=comment[:500],
+        before=change.before,
+        after=change.after,
+        comment=change.comment[:500],
     )
-    # Every write records itself here: one plain INSERT, not the ORM's save.
-    return rows.insert(entry)
 
 
 def changed_fields(entry: AuditEntry) -> list[tuple[str, Any, Any]]:

@@ -23,7 +23,8 @@ SERIES: dict[str, str] = {
 }
 
 _TABLE = Sequence._meta.db_table
-_TAKE = f"UPDATE {_TABLE} SET next_value = next_value + 1 WHERE series = %s RETURNING prefix, next_value - 1"  # noqa: S608
+# Takes a block of n numbers; RETURNING gives the prefix and the block's first value.
+_TAKE = f"UPDATE {_TABLE} SET next_value = next_value + %s WHERE series = %s RETURNING prefix, next_value - %s"  # noqa: S608
 _START = f"INSERT INTO {_TABLE} (series, prefix, next_value) VALUES (%s, %s, 1) ON CONFLICT (series) DO NOTHING"  # noqa: S608
 
 
@@ -32,19 +33,26 @@ def format_number(prefix: str, value: int) -> str:
 
 
 def next_number(series: str) -> str:
+    return next_numbers(series, 1)[0]
+
+
+def next_numbers(series: str, count: int) -> list[str]:
+    """``count`` consecutive numbers of ``series`` in one statement (a batch of documents takes a block)."""
+    if count <= 0:
+        return []
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        raise RuntimeError("next_number must run inside the transaction that uses the number")
+        raise RuntimeError("next_numbers must run inside the transaction that uses the numbers")
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE, [series])
+        cursor.execute(_TAKE, [count, series, count])
         taken = cursor.fetchone()
         if taken is None:
             # The series' first number: create its row (a concurrent first writer may win), then take.
             cursor.execute(_START, [series, SERIES[series]])
-            cursor.execute(_TAKE, [series])
+            cursor.execute(_TAKE, [count, series, count])
             taken = cursor.fetchone()
-    prefix, value = taken
-    return format_number(prefix, value)
+    prefix, first = taken
+    return [format_number(prefix, value) for value in range(first, first + count)]
 
 
 def numbers_issued(series: str) -> int:

@@ -68,14 +68,23 @@ def insert(instance: M) -> M:
         return inserted(instance, cursor.fetchone()[0])
 
 
-def insert_many(instances: Sequence[models.Model]) -> None:
-    """INSERT new instances of one model in one statement; their ids are not read back."""
+def insert_many(instances: Sequence[models.Model], *, returning: bool = False) -> None:
+    """INSERT new instances of one model in one statement.
+
+    With ``returning`` each instance gets its id, as ``insert`` gives it. Both databases number
+    the rows of one VALUES list in its order; RETURNING's own order is not promised, so the ids
+    are sorted before they are handed out.
+    """
     if not instances:
         return
     connection = transaction.get_connection()
     params = [value for instance in instances for value in _values(instance, connection)]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(type(instances[0]), len(instances), False), params)
+        cursor.execute(_insert_sql(type(instances[0]), len(instances), returning), params)
+        if returning:
+            for instance, (pk,) in zip(instances, sorted(cursor.fetchall()), strict=True):
+                instance.pk = pk
+                _saved(instance, connection.alias)
 
 
 @cache

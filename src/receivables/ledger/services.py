@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -32,9 +34,37 @@ def post(
     document_id: int | None = None,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry:
+    entry, legs = _entry(date, memo, legs, document_id, reverses)
+    _write_checked([(entry, legs)], lambda: _write(entry, legs))
+    return entry
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A journal entry to post in a batch: its legs come from ``receivables.rules.posting``."""
+
+    date: datetime.date
+    memo: str
+    legs: list[Leg]
+    document_id: int | None = None
+
+
+def post_many(new_entries: list[NewEntry]) -> list[JournalEntry]:
+    """``post`` for a batch: the entries in one multi-row INSERT, all their postings in another."""
+    made = [_entry(new.date, new.memo, new.legs, new.document_id, None) for new in new_entries]
+    if len(made) == 1:
+        _write_checked(made, lambda: _write(*made[0]))  # one statement on PostgreSQL
+    elif made:
+        _write_checked(made, lambda: _write_many(made))
+    return [entry for entry, _ in made]
+
+
+def _entry(
+    date: datetime.date, memo: str, legs: list[Leg], document_id: int | None, reverses: JournalEntry | None
+) -> tuple[JournalEntry, list[Leg]]:
     legs = posting.balanced(legs)
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("post() must run inside the caller's transaction")
+        raise RuntimeError("posting must run inside the caller's transaction")
     entry = JournalEntry(
         date=date,
         memo=memo[:200],
@@ -42,24 +72,33 @@ def post(
         document_id=document_id,
         reverses=reverses,
     )
-    if _write(entry, legs) < len(legs):
+    return entry, legs
+
+
+def _write_checked(entries: list[tuple[JournalEntry, list[Leg]]], write: Callable[[], int]) -> None:
+    """Write, then check every leg found its account."""
+    if write() < sum(len(legs) for _, legs in entries):
         # An account of the chart is missing (a database flushed by a test): add the chart, write again.
-        Posting.objects.filter(entry_id=entry.pk).delete()
+        Posting.objects.filter(entry_id__in=[entry.pk for entry, _ in entries]).delete()
         ensure_chart()
-        if _insert_postings(entry.pk, legs) < len(legs):
-            raise RuntimeError(f"no ledger account among {sorted({leg.account for leg in legs})}")
-    return entry
+        if _insert_postings(entries) < sum(len(legs) for _, legs in entries):
+            codes = sorted({leg.account for _, legs in entries for leg in legs})
+            raise RuntimeError(f"no ledger account among {codes}")
+
+
+def _write_many(entries: list[tuple[JournalEntry, list[Leg]]]) -> int:
+    rows.insert_many([entry for entry, _ in entries], returning=True)
+    return _insert_postings(entries)
 
 
 def _write(entry: JournalEntry, legs: list[Leg]) -> int:
     """Write the entry and its postings; return how many postings were written."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql":
-        rows.insert(entry)
-        return _insert_postings(entry.pk, legs)
+        return _write_many([(entry, legs)])
     # PostgreSQL takes both in one statement (data-modifying CTEs): one round trip, not two.
     insert_entry, entry_params = rows.insert_statement(entry)
-    insert_postings, posting_params = _postings_statement("(SELECT id FROM entry)", legs)
+    insert_postings, posting_params = _postings_statement([(None, legs)], "(SELECT id FROM entry)")
     sql = (
         f"WITH entry AS ({insert_entry}), written AS ({insert_postings} RETURNING 1) "
         "SELECT (SELECT id FROM entry), (SELECT count(*) FROM written)"
@@ -71,29 +110,39 @@ def _write(entry: JournalEntry, legs: list[Leg]) -> int:
     return written
 
 
-def _insert_postings(entry_id: int, legs: list[Leg]) -> int:
-    """Write the legs in one statement, looking their accounts up by code as it inserts.
+def _insert_postings(entries: list[tuple[JournalEntry, list[Leg]]]) -> int:
+    """Write the legs of written entries in one statement, looking their accounts up by code as it inserts.
 
     Posting is on every write path: one INSERT ... SELECT replaces a query for the account ids
     and a bulk insert (a round trip and the ORM's work for each leg).
     """
-    sql, params = _postings_statement("%s", legs)
+    sql, params = _postings_statement([(entry.pk, legs) for entry, legs in entries])
     with transaction.get_connection().cursor() as cursor:
-        cursor.execute(sql, [entry_id, *params])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
-def _postings_statement(entry_id_sql: str, legs: list[Leg]) -> tuple[str, list[object]]:
-    """The INSERT ... SELECT of the legs, taking the entry's id from ``entry_id_sql``."""
-    values = ", ".join(["(%s, CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS INTEGER))"] * len(legs))
-    params: list[object] = [legs[0].debit.currency]
-    for position, leg in enumerate(legs):
-        params += [leg.account, leg.debit.minor, leg.credit.minor, position]
+_LEG = "(CAST(%s AS BIGINT), %s, %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS INTEGER))"
+
+
+def _postings_statement(
+    entries: list[tuple[int | None, list[Leg]]], entry_id_sql: str = "leg.column1"
+) -> tuple[str, list[object]]:
+    """The INSERT ... SELECT of the entries' legs, each row taking its entry's id from ``entry_id_sql``.
+
+    The first column carries each leg's entry id; a statement that inserts the entry itself
+    passes None there and reads the id from ``entry_id_sql`` instead.
+    """
+    params: list[object] = []
+    for entry_id, legs in entries:
+        for leg in legs:
+            params += [entry_id, leg.account, leg.debit.currency, leg.debit.minor, leg.credit.minor, len(params)]
+    values = ", ".join([_LEG] * (len(params) // 6))
     table, accounts = Posting._meta.db_table, Account._meta.db_table
     sql = (
         f"INSERT INTO {table} (entry_id, account_id, currency, debit_minor, credit_minor) "  # noqa: S608
-        f"SELECT {entry_id_sql}, account.id, %s, leg.column2, leg.column3 FROM (VALUES {values}) AS leg "
-        f"JOIN {accounts} AS account ON account.code = leg.column1 ORDER BY leg.column4"
+        f"SELECT {entry_id_sql}, account.id, leg.column3, leg.column4, leg.column5 FROM (VALUES {values}) AS leg "
+        f"JOIN {accounts} AS account ON account.code = leg.column2 ORDER BY leg.column6"
     )
     return sql, params
 
