@@ -8,14 +8,16 @@ instead of deadlocking, and it either completes or changes nothing.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
 
 from receivables.core import audit, inputs, rows
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
-from receivables.core.numbering import next_number
+from receivables.core.numbering import next_numbers
 from receivables.customers.models import BankAccount, Customer
 from receivables.documents.models import (
     ALLOCATION_TARGETS,
@@ -127,31 +129,82 @@ def issue(
     **fields: object,
 ) -> Document:
     """Number, store and count a new document. The caller posts its journal entry."""
-    if net.currency != customer.currency:
-        raise ReceivablesError("currency_mismatch", f"the customer's currency is {customer.currency}", "currency")
-    total = net + tax
+    return issue_many([Draft(customer, doc_type, date, net, tax, status, fields)], user=user)[0]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A document about to be issued to a locked customer; ``fields`` are its other columns."""
+
+    customer: Customer
+    doc_type: str
+    date: datetime.date
+    net: Money
+    tax: Money
+    status: str
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+def _check_amounts(draft: Draft) -> Money:
+    if draft.net.currency != draft.customer.currency:
+        raise ReceivablesError("currency_mismatch", f"the customer's currency is {draft.customer.currency}", "currency")
+    total = draft.net + draft.tax
     if total.minor <= 0:
         raise ReceivablesError("amount_not_positive", "the document's total must be more than zero", "amount")
     if total.minor >= 10**15:
         raise ReceivablesError("amount_too_large", "the document's total is too large", "amount")
-    document = Document(
-        type=doc_type,
-        number=next_number(doc_type),
-        customer=customer,
-        date=date,
-        currency=customer.currency,
-        net_minor=net.minor,
-        tax_minor=tax.minor,
-        total_minor=total.minor,
-        outstanding_minor=total.minor,
-        status=status,
-        created_by=audit.person(user),
-        **fields,
-    )
-    rows.insert(document)
-    _move_balance(customer, _signed(document))
-    audit.record(f"{doc_type}.create", document, before=None, after=audited(document), user=user)
-    return document
+    return total
+
+
+def _numbers(drafts: list[Draft]) -> dict[str, Iterator[str]]:
+    # A block per series in one statement each, series in name order (the same order for every writer).
+    wanted = Counter(draft.doc_type for draft in drafts)
+    return {series: iter(next_numbers(series, wanted[series])) for series in sorted(wanted)}
+
+
+def issue_many(drafts: list[Draft], *, user: object = None) -> list[Document]:
+    """Number, store, count and audit new documents in a few statements for the whole batch.
+
+    The customers are locked by the caller, in its transaction; the caller posts the entries.
+    """
+    totals = [_check_amounts(draft) for draft in drafts]
+    numbers = _numbers(drafts)
+    documents = [
+        Document(
+            type=draft.doc_type,
+            number=next(numbers[draft.doc_type]),
+            customer=draft.customer,
+            date=draft.date,
+            currency=draft.customer.currency,
+            net_minor=draft.net.minor,
+            tax_minor=draft.tax.minor,
+            total_minor=total.minor,
+            outstanding_minor=total.minor,
+            status=draft.status,
+            created_by=audit.person(user),
+            **draft.fields,
+        )
+        for draft, total in zip(drafts, totals, strict=True)
+    ]
+    rows.insert_many(documents, returning=True)
+    _move_balances(documents)
+    changes = [audit.Change(f"{d.type}.create", d, before=None, after=audited(d)) for d in documents]
+    audit.record_many(changes, user=user)
+    return documents
+
+
+def _move_balances(documents: list[Document]) -> None:
+    """One UPDATE per customer for the documents' signed totals."""
+    deltas: dict[int, int] = defaultdict(int)
+    customers: dict[int, Customer] = {}
+    for document in documents:
+        deltas[document.customer_id] += _signed(document)
+        customers.setdefault(id(document.customer), document.customer)
+    for customer_id, delta in deltas.items():
+        with transaction.get_connection().cursor() as cursor:
+            cursor.execute(_MOVE_BALANCE, [delta, customer_id])
+    for customer in customers.values():
+        customer.balance_minor += deltas[customer.pk]
 
 
 AUDITED_FIELDS = (
@@ -174,43 +227,78 @@ def audited(document: Document) -> dict:
     return audit.snapshot(document, AUDITED_FIELDS)
 
 
+def _lines(document: Document, lines: list[LineInput], amounts: list[invoicing.LineAmounts]) -> list[DocumentLine]:
+    return [
+        DocumentLine(
+            document=document,
+            position=position,
+            description=line.description,
+            quantity=str(line.quantity),
+            unit_price=str(line.unit_price),
+            tax_rate=str(line.tax_rate),
+            net_minor=amount.net.minor,
+            tax_minor=amount.tax.minor,
+        )
+        for position, (line, amount) in enumerate(zip(lines, amounts, strict=True), start=1)
+    ]
+
+
 def _store_lines(document: Document, lines: list[LineInput], amounts: list[invoicing.LineAmounts]) -> None:
-    rows.insert_many(
-        [
-            DocumentLine(
-                document=document,
-                position=position,
-                description=line.description,
-                quantity=str(line.quantity),
-                unit_price=str(line.unit_price),
-                tax_rate=str(line.tax_rate),
-                net_minor=amount.net.minor,
-                tax_minor=amount.tax.minor,
-            )
-            for position, (line, amount) in enumerate(zip(lines, amounts, strict=True), start=1)
-        ]
-    )
+    rows.insert_many(_lines(document, lines, amounts))
+
+
+def _line_amounts(lines: list[LineInput], currency: str) -> list[invoicing.LineAmounts]:
+    return [invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, currency) for line in lines]
 
 
 def _memo(document: Document) -> str:
     return f"{document.number} {document.customer.number}"
 
 
-def _create_sale(
-    doc_type: str, customer: Customer, lines: list[LineInput], *, day: datetime.date, user: object, **fields: object
-) -> Document:
-    amounts = [
-        invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, customer.currency) for line in lines
-    ]
-    totals = invoicing.document_amounts(amounts, customer.currency)
-    document = issue(
-        customer, doc_type, date=day, net=totals.net, tax=totals.tax, status=Status.OPEN, user=user, **fields
-    )
-    _store_lines(document, lines, amounts)
-    ledger.post(day, _memo(document), posting.sale(totals.net, totals.tax), document.pk)
-    if customer.auto_apply:
+def _apply_credits_of(customers: Iterable[Customer], *, user: object) -> None:
+    """Auto-apply once per auto-apply customer after a batch of their documents."""
+    for customer in {customer.pk: customer for customer in customers if customer.auto_apply}.values():
         apply_credits_oldest_first(customer, user=user)
-    return document
+
+
+@dataclass(frozen=True)
+class Sale:
+    """An invoice or debit memo for a customer the caller has locked; ``fields`` are its other columns."""
+
+    customer: Customer
+    doc_type: str
+    lines: list[LineInput]
+    date: datetime.date
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+def invoice_sale(customer: Customer, lines: list[LineInput], day: datetime.date, description: str = "") -> Sale:
+    """An invoice falls due after the customer's payment terms."""
+    due = day + datetime.timedelta(days=customer.payment_terms_days)
+    return Sale(customer, DocumentType.INVOICE, lines, day, {"description": description, "due_date": due})
+
+
+def create_sales(sales: list[Sale], *, user: object = None) -> list[Document]:
+    """Sales documents for locked customers, in the caller's transaction: a few statements per batch."""
+    amounts = [_line_amounts(sale.lines, sale.customer.currency) for sale in sales]
+    totals = [
+        invoicing.document_amounts(each, sale.customer.currency) for sale, each in zip(sales, amounts, strict=True)
+    ]
+    drafts = [
+        Draft(sale.customer, sale.doc_type, sale.date, total.net, total.tax, Status.OPEN, sale.fields)
+        for sale, total in zip(sales, totals, strict=True)
+    ]
+    documents = issue_many(drafts, user=user)
+    sold = list(zip(documents, sales, amounts, totals, strict=True))
+    rows.insert_many([line for document, sale, each, _ in sold for line in _lines(document, sale.lines, each)])
+    ledger.post_many(
+        [
+            ledger.NewEntry(sale.date, _memo(document), posting.sale(total.net, total.tax), document.pk)
+            for document, sale, _, total in sold
+        ]
+    )
+    _apply_credits_of([sale.customer for sale in sales], user=user)
+    return documents
 
 
 @transaction.atomic
@@ -224,10 +312,7 @@ def create_invoice(
 ) -> Document:
     customer = lock_customer(customer_id)
     day = date or inputs.date(None)
-    due = day + datetime.timedelta(days=customer.payment_terms_days)
-    return _create_sale(
-        DocumentType.INVOICE, customer, lines, day=day, user=user, description=description, due_date=due
-    )
+    return create_sales([invoice_sale(customer, lines, day, description)], user=user)[0]
 
 
 @transaction.atomic
@@ -243,16 +328,8 @@ def create_debit_memo(
     inputs.choice(reason, "reason", DEBIT_REASONS)
     customer = lock_customer(customer_id)
     day = date or inputs.date(None)
-    return _create_sale(
-        DocumentType.DEBIT_MEMO,
-        customer,
-        lines,
-        day=day,
-        user=user,
-        reason=reason,
-        description=description,
-        due_date=day,
-    )
+    fields = {"reason": reason, "description": description, "due_date": day}
+    return create_sales([Sale(customer, DocumentType.DEBIT_MEMO, lines, day, fields)], user=user)[0]
 
 
 @dataclass(frozen=True)
@@ -310,6 +387,53 @@ def cash_ledger_code(bank: BankAccount | CashAccount | None) -> str:
     return bank.ledger_code if isinstance(bank, CashAccount) else bank.ledger_account.code
 
 
+@dataclass(frozen=True)
+class NewPayment:
+    """A payment from a customer the caller has locked; ``fields`` are its other columns."""
+
+    customer: Customer
+    amount: Money
+    method: str
+    date: datetime.date
+    bank: CashAccount | None
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+def record_payments(payments: list[NewPayment], *, user: object = None, apply_credits: bool = True) -> list[Document]:
+    """Payments of locked customers, in the caller's transaction: a few statements per batch."""
+    drafts = [
+        Draft(
+            payment.customer,
+            DocumentType.PAYMENT,
+            payment.date,
+            payment.amount,
+            Money.zero(payment.amount.currency),
+            Status.OPEN,
+            {
+                "method": payment.method,
+                "bank_account_id": payment.bank.bank_account_id if payment.bank else None,
+                **payment.fields,
+            },
+        )
+        for payment in payments
+    ]
+    documents = issue_many(drafts, user=user)
+    ledger.post_many(
+        [
+            ledger.NewEntry(
+                payment.date,
+                _memo(document),
+                posting.receipt(payment.amount, cash_ledger_code(payment.bank)),
+                document.pk,
+            )
+            for document, payment in zip(documents, payments, strict=True)
+        ]
+    )
+    if apply_credits:
+        _apply_credits_of([payment.customer for payment in payments], user=user)
+    return documents
+
+
 @transaction.atomic
 def record_payment(
     customer_id: int,
@@ -326,22 +450,8 @@ def record_payment(
     customer = lock_customer(customer_id)
     bank = _cash_account(customer, method, bank_account_id)
     day = date or inputs.date(None)
-    payment = issue(
-        customer,
-        DocumentType.PAYMENT,
-        date=day,
-        net=amount,
-        tax=Money.zero(amount.currency),
-        status=Status.OPEN,
-        user=user,
-        method=method,
-        bank_account_id=bank.bank_account_id if bank else None,
-        description=description,
-    )
-    ledger.post(day, _memo(payment), posting.receipt(amount, cash_ledger_code(bank)), payment.pk)
-    if customer.auto_apply and apply_credits:
-        apply_credits_oldest_first(customer, user=user)
-    return payment
+    payment = NewPayment(customer, amount, method, day, bank, {"description": description})
+    return record_payments([payment], user=user, apply_credits=apply_credits)[0]
 
 
 @transaction.atomic
@@ -369,9 +479,7 @@ def create_credit_note(
         line_amounts: list[invoicing.LineAmounts] = []
     else:
         assert lines is not None
-        line_amounts = [
-            invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, customer.currency) for line in lines
-        ]
+        line_amounts = _line_amounts(lines, customer.currency)
         totals = invoicing.document_amounts(line_amounts, customer.currency)
     credit = issue(
         customer,

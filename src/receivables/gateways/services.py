@@ -18,7 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from receivables.core import inputs, rows
 from receivables.core.errors import Conflict
+from receivables.customers.models import Customer
 from receivables.documents import services as documents
 from receivables.documents.models import Document, PaymentMethod
 from receivables.gateways.models import ETransaction, TransactionKind, TransactionStatus
@@ -225,22 +227,62 @@ def record_charge(
     The caller has locked the customer, then the e-transaction. ``result`` is None when the
     charge already had its final answer when it was to be sent (``send_charge``).
     """
-    if etx.status in FINAL:
-        return ChargeOutcome(etx, etx.document)
-    assert result is not None, "a charge without a final answer was sent"
-    if result.status != "succeeded":
-        record_answer(etx, result)
-        return ChargeOutcome(etx, None)
-    payment = documents.record_payment(
-        etx.customer_id,
+    customers = rows.lock(Customer, [etx.customer_id])  # locked already: this only reads it
+    answer = ChargeAnswer(etx, result, date, description)
+    return record_charges([answer], customers, user=user, apply_credits=apply_credits)[0]
+
+
+@dataclass(frozen=True)
+class ChargeAnswer:
+    """A charge's answer to record; ``result`` is None when the charge had its final answer already."""
+
+    etx: ETransaction
+    result: GatewayResult | None
+    date: datetime.date | None = None
+    description: str = ""
+
+
+def _succeeded(answer: ChargeAnswer) -> bool:
+    if answer.etx.status in FINAL:
+        return False
+    assert answer.result is not None, "a charge without a final answer was sent"
+    return answer.result.status == "succeeded"
+
+
+def _card_payment(answer: ChargeAnswer, customer: Customer) -> documents.NewPayment:
+    assert answer.result is not None, "a charge that succeeded has its answer"
+    etx = answer.etx
+    return documents.NewPayment(
+        customer,
         Money(etx.amount_minor, etx.currency),
         PaymentMethod.CARD,
-        date=date,
-        description=description or f"Card payment {result.reference}",
+        answer.date or inputs.date(None),
+        None,  # card money waits in the gateway's clearing account
+        {"description": answer.description or f"Card payment {answer.result.reference}", "previous_transaction": etx},
+    )
+
+
+def record_charges(
+    answers: list[ChargeAnswer], customers: dict[int, Customer], *, user: object = None, apply_credits: bool = True
+) -> list[ChargeOutcome]:
+    """``record_charge`` for a batch: the card payments of the charges that succeeded go in together.
+
+    ``customers`` are the charges' customers, locked by the caller before the e-transactions.
+    """
+    succeeded = [answer for answer in answers if _succeeded(answer)]
+    payments = documents.record_payments(
+        [_card_payment(answer, customers[answer.etx.customer_id]) for answer in succeeded],
         user=user,
         apply_credits=apply_credits,
     )
-    Document.objects.filter(pk=payment.pk).update(previous_transaction=etx)
-    payment.previous_transaction = etx
-    record_answer(etx, result, document=payment)
-    return ChargeOutcome(etx, payment)
+    payment_of = {answer.etx.pk: payment for answer, payment in zip(succeeded, payments, strict=True)}
+    outcomes = []
+    for answer in answers:
+        if answer.etx.status in FINAL:
+            outcomes.append(ChargeOutcome(answer.etx, answer.etx.document))
+            continue
+        assert answer.result is not None, "a charge without a final answer was sent"
+        payment = payment_of.get(answer.etx.pk)
+        record_answer(answer.etx, answer.result, document=payment)
+        outcomes.append(ChargeOutcome(answer.etx, payment))
+    return outcomes

@@ -28,7 +28,7 @@ from django.db.models.functions import Mod
 
 from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
-from receivables.core.numbering import next_number
+from receivables.core.numbering import next_number, next_numbers
 from receivables.customers.models import Customer
 from receivables.customers.selectors import get_customer
 from receivables.documents import services as documents
@@ -159,13 +159,18 @@ CANCELLATION_REASONS = (
 
 
 def _record_order(order: Order, user: object) -> None:
-    audit.record(
-        f"order.{order.kind}",
-        order,
-        before=None,
-        after=audit.snapshot(order, ORDER_FIELDS),
+    _record_orders([order], user)
+
+
+def _record_orders(orders: list[Order], user: object) -> None:
+    audit.record_many(
+        [
+            audit.Change(
+                f"order.{order.kind}", order, before=None, after=audit.snapshot(order, ORDER_FIELDS), label=order.number
+            )
+            for order in orders
+        ],
         user=user,
-        label=order.number,
     )
 
 
@@ -261,32 +266,63 @@ def _gross(line: LineInput, currency: str) -> Money:
     return invoicing.line_amounts(line.quantity, line.unit_price, line.tax_rate, currency).gross
 
 
-def _order_for_period(
-    subscription: Subscription, kind: str, start: datetime.date, end: datetime.date, *, auto_apply: bool, user: object
-) -> Order:
-    """Invoice the period and number its order, inside the caller's transaction; the caller stores the order."""
-    period = subscription.plan_period
-    currency = period.plan.currency
-    lines = _sale_lines(period, start, end, setup=kind == OrderKind.SALES)
-    description = _label(f"{kind.capitalize()}: {lines[-1].description}")
-    invoice = documents.create_invoice(subscription.customer_id, lines, date=start, description=description, user=user)
-    if auto_apply:
-        # An auto-apply customer's open credits may already have paid part of the invoice.
-        invoice.refresh_from_db(fields=["outstanding_minor", "status"])
+@dataclass(frozen=True)
+class PeriodToBill:
+    """A period of a subscription to invoice; its customer is locked by the caller."""
+
+    subscription: Subscription
+    customer: Customer
+    kind: str
+    start: datetime.date
+    end: datetime.date
+
+
+def _orders_for_periods(bills: list[PeriodToBill], user: object) -> list[Order]:
+    """Invoice the periods and number their orders, inside the caller's transaction; the caller stores the orders."""
+    lines = [
+        _sale_lines(bill.subscription.plan_period, bill.start, bill.end, setup=bill.kind == OrderKind.SALES)
+        for bill in bills
+    ]
+    sales = [
+        documents.invoice_sale(
+            bill.customer, sold, bill.start, _label(f"{bill.kind.capitalize()}: {sold[-1].description}")
+        )
+        for bill, sold in zip(bills, lines, strict=True)
+    ]
+    invoices = documents.create_sales(sales, user=user)
+    _reread_auto_applied(invoices)
+    numbers = next_numbers("order", len(bills))
+    return [
+        _order(bill, sold, invoice, number, user)
+        for bill, sold, invoice, number in zip(bills, lines, invoices, numbers, strict=True)
+    ]
+
+
+def _reread_auto_applied(invoices: list[Document]) -> None:
+    """An auto-apply customer's open credits may already have paid part of the invoice."""
+    applied = [invoice for invoice in invoices if invoice.customer.auto_apply]
+    now = Document.objects.in_bulk([invoice.pk for invoice in applied])
+    for invoice in applied:
+        invoice.outstanding_minor = now[invoice.pk].outstanding_minor
+        invoice.status = now[invoice.pk].status
+
+
+def _order(bill: PeriodToBill, lines: list[LineInput], invoice: Document, number: str, user: object) -> Order:
+    currency = bill.subscription.plan_period.plan.currency
     setup_gross = _gross(lines[0], currency) if len(lines) == 2 else Money.zero(currency)
     return Order(
-        number=next_number("order"),
-        kind=kind,
+        number=number,
+        kind=bill.kind,
         status=OrderStatus.WAITING_FOR_PAYMENT,
-        customer_id=subscription.customer_id,
-        subscription=subscription,
-        date=start,
+        customer_id=bill.subscription.customer_id,
+        subscription=bill.subscription,
+        date=bill.start,
         currency=currency,
-        period_start=start,
-        period_end=end,
+        period_start=bill.start,
+        period_end=bill.end,
         setup_minor=setup_gross.minor,
         recurring_minor=_gross(lines[-1], currency).minor,
-        tax_rate=period.tax_rate,
+        tax_rate=bill.subscription.plan_period.tax_rate,
         charge_minor=invoice.outstanding_minor,
         invoice=invoice,
         created_by=audit.person(user),
@@ -334,14 +370,8 @@ def _open_subscription(
         current_period_end=periods.period_end(start, duration, 0),
     )
     _record_subscription("subscription.create", subscription, None, user)
-    order = _order_for_period(
-        subscription,
-        OrderKind.SALES,
-        start,
-        subscription.current_period_end,
-        auto_apply=customer.auto_apply,
-        user=user,
-    )
+    bill = PeriodToBill(subscription, customer, OrderKind.SALES, start, subscription.current_period_end)
+    (order,) = _orders_for_periods([bill], user)
     _attach_charges(_to_charge([order]))
     order.save()
     _record_order(order, user)
@@ -445,51 +475,72 @@ def _settle(orders: list[Order], answers: dict[int, GatewayResult | None], user:
     subscriptions, orders, e-transactions, invoices) and re-read, since another run may have
     settled some of them meanwhile.
     """
-    _locked(Customer, {order.customer_id for order in orders})
+    customers = _locked(Customer, {order.customer_id for order in orders})
     subscriptions = _locked(Subscription, {order.subscription_id for order in orders})
     locked_orders = _locked(Order, {order.pk for order in orders})
     charged = _to_charge(locked_orders.values())
     charges = gateway_services.lock_transactions([_charge_id(order) for order in charged])
     invoices = documents.lock_documents(*{order.invoice_id for order in locked_orders.values() if order.invoice_id})
-    results, completed, moved = [], [], {}
+    outcomes = _record_charges(charged, charges, answers, customers, user)
+    results: list[OrderResult] = []
+    completed: list[int] = []
+    moved: dict[int, Subscription] = {}
+    changes: list[audit.Change] = []
     for order in locked_orders.values():
-        outcome = None
-        if order.charge_minor > 0:
-            outcome = _record_charge(order, charges[_charge_id(order)], answers[order.pk], user)
+        outcome = outcomes.get(order.pk)
         paid = outcome is None or outcome.payment is not None
         if paid and order.status != OrderStatus.COMPLETED:
-            _complete(order, outcome, invoices, user)
+            changes.append(_complete(order, outcome, invoices, user))
             completed.append(order.pk)
         subscription = subscriptions[order.subscription_id]
-        if _advance(subscription, order, paid=paid, user=user):
+        if change := _advance(subscription, order, paid=paid):
             moved[subscription.pk] = subscription
+            changes.append(change)
         results.append(OrderResult(subscription, order))
     # The payment of a completed order is the one its charge recorded (none if nothing was charged).
     paid_by = ETransaction.objects.filter(pk=OuterRef("transaction_id")).values("document_id")
     Order.objects.filter(pk__in=completed).update(status=OrderStatus.COMPLETED, payment=Subquery(paid_by))
     _save_moves(list(moved.values()))
+    audit.record_many(changes, user=user)
     return results
 
 
-def _record_charge(
-    order: Order, etx: ETransaction, result: GatewayResult | None, user: object
-) -> gateway_services.ChargeOutcome:
-    # The payment is applied to this order's invoice below, not to the customer's oldest debts.
-    return gateway_services.record_charge(
-        etx, result, user=user, date=order.date, description=f"Card payment for {order.number}", apply_credits=False
+def _record_charges(
+    charged: list[Order],
+    charges: dict[int, ETransaction],
+    answers: dict[int, GatewayResult | None],
+    customers: dict[int, Customer],
+    user: object,
+) -> dict[int, gateway_services.ChargeOutcome]:
+    """Record the charges' answers and their card payments together; the outcomes by order."""
+    # The payments are applied to their orders' invoices below, not to the customers' oldest debts.
+    recorded = gateway_services.record_charges(
+        [
+            gateway_services.ChargeAnswer(
+                charges[_charge_id(order)], answers[order.pk], order.date, f"Card payment for {order.number}"
+            )
+            for order in charged
+        ],
+        customers,
+        user=user,
+        apply_credits=False,
     )
+    return {order.pk: outcome for order, outcome in zip(charged, recorded, strict=True)}
 
 
 def _complete(
     order: Order, outcome: gateway_services.ChargeOutcome | None, invoices: dict[int, Document], user: object
-) -> None:
-    """Apply the card payment to the order's invoice and mark the order completed; the caller saves it."""
+) -> audit.Change:
+    """Apply the card payment to the order's invoice and mark the order completed.
+
+    The caller saves the order and records the returned change with the batch's others.
+    """
     if outcome is not None and outcome.payment is not None and order.invoice_id is not None:
         _apply_payment(outcome.payment, invoices[order.invoice_id], user)
         order.payment = outcome.payment
     before = audit.snapshot(order, ("status",))
     order.status = OrderStatus.COMPLETED
-    audit.record("order.completed", order, before=before, after={"status": order.status}, user=user)
+    return audit.Change("order.completed", order, before=before, after={"status": order.status})
 
 
 def _apply_payment(payment: Document, invoice: Document, user: object) -> None:
@@ -502,8 +553,8 @@ def _apply_payment(payment: Document, invoice: Document, user: object) -> None:
     documents.apply(payment, invoice, amount, user=user)
 
 
-def _advance(subscription: Subscription, order: Order, *, paid: bool, user: object) -> bool:
-    """Move the subscription on for a settled order and audit the change; returns whether it changed."""
+def _advance(subscription: Subscription, order: Order, *, paid: bool) -> audit.Change | None:
+    """Move the subscription on for a settled order; returns the change to audit, None if nothing changed."""
     before = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
     if order.kind == OrderKind.RENEWAL and subscription.current_period_start != order.period_start:
         assert order.period_start is not None and order.period_end is not None, "a renewal has a period"
@@ -514,10 +565,12 @@ def _advance(subscription: Subscription, order: Order, *, paid: bool, user: obje
         subscription.status = SubscriptionStatus.ACTIVE
     elif order.kind == OrderKind.RENEWAL:
         subscription.status = SubscriptionStatus.PAST_DUE
-    if audit.snapshot(subscription, SUBSCRIPTION_FIELDS) == before:
-        return False
-    _record_subscription(f"subscription.{subscription.status}", subscription, before, user)
-    return True
+    after = audit.snapshot(subscription, SUBSCRIPTION_FIELDS)
+    if after == before:
+        return None
+    return audit.Change(
+        f"subscription.{subscription.status}", subscription, before, after, label=f"subscription {subscription.pk}"
+    )
 
 
 # What settling an order may change on its subscription.
@@ -558,19 +611,19 @@ def _place_renewals(subscription_ids: list[int], day: datetime.date, user: objec
     )
     terms = PlanPeriod.objects.select_related("plan").in_bulk({subscription.plan_period_id for subscription in due})
     placed = _renewals_placed(due)
-    orders, new = [], []
     for subscription in due:
         subscription.plan_period = terms[subscription.plan_period_id]
-        order = placed.get(subscription.pk)
-        if order is None:
-            order = _renewal_order(subscription, auto_apply=customers[subscription.customer_id].auto_apply, user=user)
-            new.append(order)
-        order.subscription = subscription
-        orders.append(order)
+    bills = [_next_period(subscription, customers) for subscription in due if subscription.pk not in placed]
+    new = _orders_for_periods(bills, user)
     _attach_charges(_to_charge(new))
     Order.objects.bulk_create(new)
-    for order in new:
-        _record_order(order, user)
+    _record_orders(new, user)
+    new_of = {order.subscription_id: order for order in new}
+    orders = []
+    for subscription in due:
+        order = placed.get(subscription.pk) or new_of[subscription.pk]
+        order.subscription = subscription
+        orders.append(order)
     return orders
 
 
@@ -583,11 +636,11 @@ def _renewals_placed(subscriptions: list[Subscription]) -> dict[int, Order]:
     return {order.subscription_id: order for order in found if order.period_start == next_start[order.subscription_id]}
 
 
-def _renewal_order(subscription: Subscription, *, auto_apply: bool, user: object) -> Order:
+def _next_period(subscription: Subscription, customers: dict[int, Customer]) -> PeriodToBill:
     start = subscription.current_period_end
     duration = periods.parse_duration(subscription.plan_period.duration)
     end = periods.period_end(subscription.anchor, duration, subscription.period_index + 1)
-    return _order_for_period(subscription, OrderKind.RENEWAL, start, end, auto_apply=auto_apply, user=user)
+    return PeriodToBill(subscription, customers[subscription.customer_id], OrderKind.RENEWAL, start, end)
 
 
 @dataclass
