@@ -138,7 +138,6 @@ def statement(
     if first_day > last_day:
         raise ReceivablesError("invalid_range", "the start is after the end", "from")
     mine = Document.objects.filter(customer=customer)
-    balance = int(Customer.objects.filter(pk=customer.pk).values_list("balance_minor", flat=True)[0])
     # An open end is no filter at all, so a document dated before 1900 still counts.
     opening = _sum(mine.filter(date__lt=first_day)) if date_from else 0
     in_range = mine.filter(date__gte=first_day) if date_from else mine
@@ -148,30 +147,54 @@ def statement(
         lines = _lines(documents, opening)
         closing = lines[-1].balance if lines else opening
         return Statement(customer, first_day, last_day, opening, closing, lines)
+    balance = int(Customer.objects.filter(pk=customer.pk).values_list("balance_minor", flat=True)[0])
     closing = balance - _sum(mine.filter(date__gt=last_day)) if date_to else balance
     count = in_range.count()
     pages = max(1, -(-count // page_size))
     page = min(max(page, 1), pages)
-    start = (page - 1) * page_size
-    running = opening
-    near_start = start <= count - start
-    if start:
-        # The boundary and the page are read from the nearer end too: an OFFSET of 99,900 walks
-        # 99,900 index entries, the same position counted from the end walks a hundred.
-        boundary = documents[start - 1 : start] if near_start else documents.reverse()[count - start :][:1]
-        day, ident = boundary[0][1], boundary[0][0]
+    window = _Window(in_range, documents, count, (page - 1) * page_size, page_size)
+    lines = _lines(window.rows(), window.running_before(opening, closing))
+    return Statement(customer, first_day, last_day, opening, closing, lines, page, pages)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One page of a statement's documents, read from whichever end of the range is nearer.
+
+    An OFFSET of 99,900 walks 99,900 index entries; the same position counted from the end
+    walks a hundred.
+    """
+
+    in_range: QuerySet[Document]
+    documents: QuerySet[Any]
+    count: int
+    start: int
+    size: int
+
+    @property
+    def near_start(self) -> bool:
+        return self.start <= self.count - self.start
+
+    def rows(self) -> list[tuple]:
+        if self.near_start:
+            return list(self.documents[self.start : self.start + self.size])
+        from_end = self.count - self.start
+        return list(self.documents.reverse()[max(from_end - self.size, 0) : from_end])[::-1]
+
+    def running_before(self, opening: int, closing: int) -> int:
+        """The balance before the page's first line, summed over the shorter side of it."""
+        if not self.start:
+            return opening
+        if self.near_start:
+            boundary = self.documents[self.start - 1 : self.start]
+        else:
+            boundary = self.documents.reverse()[self.count - self.start :][:1]
+        ident, day = boundary[0][0], boundary[0][1]
         # A plain date range with the boundary day's other side excluded: an OR of the two
         # conditions kept SQLite from using the index range once the values are parameters.
-        if near_start:
-            running = opening + _sum(in_range.filter(date__lte=day).exclude(date=day, id__gt=ident))
-        else:
-            running = closing - _sum(in_range.filter(date__gte=day).exclude(date=day, id__lte=ident))
-    if near_start:
-        page_documents = list(documents[start : start + page_size])
-    else:
-        page_documents = list(documents.reverse()[max(count - start - page_size, 0) : count - start])[::-1]
-    lines = _lines(page_documents, running)
-    return Statement(customer, first_day, last_day, opening, closing, lines, page, pages)
+        if self.near_start:
+            return opening + _sum(self.in_range.filter(date__lte=day).exclude(date=day, id__gt=ident))
+        return closing - _sum(self.in_range.filter(date__gte=day).exclude(date=day, id__lte=ident))
 
 
 def _lines(rows: Iterable[tuple], running: int) -> list[StatementLine]:
