@@ -208,11 +208,6 @@ def settle_charge(
     return record_charge(etx, result, user=user, date=date, description=description, apply_credits=apply_credits)
 
 
-def lock_transactions(etx_ids: list[int]) -> dict[int, ETransaction]:
-    """Lock e-transactions in id order, inside the caller's transaction (their customers locked first)."""
-    return {etx.pk: etx for etx in ETransaction.objects.select_for_update().filter(pk__in=etx_ids).order_by("pk")}
-
-
 def record_charge(
     etx: ETransaction,
     result: GatewayResult | None,

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Mod
 
-from receivables.core import audit, inputs
+from receivables.core import audit, inputs, rows
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.core.numbering import next_number, next_numbers
 from receivables.customers.models import Customer
@@ -398,14 +398,6 @@ def subscribe(
 
 # --- charging and settling orders ------------------------------------------------------------
 
-Row = TypeVar("Row", bound=models.Model)
-
-
-def _locked(model: type[Row], ids: Iterable[int]) -> dict[int, Row]:
-    """Lock rows in id order (so two writers never wait on each other crosswise), by id."""
-    rows = model._default_manager.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {row.pk: row for row in rows}
-
 
 def _charge_key(order: Order) -> str:
     assert order.period_start is not None, "sales and renewal orders have a period"
@@ -475,11 +467,11 @@ def _settle(orders: list[Order], answers: dict[int, GatewayResult | None], user:
     subscriptions, orders, e-transactions, invoices) and re-read, since another run may have
     settled some of them meanwhile.
     """
-    customers = _locked(Customer, {order.customer_id for order in orders})
-    subscriptions = _locked(Subscription, {order.subscription_id for order in orders})
-    locked_orders = _locked(Order, {order.pk for order in orders})
+    customers = rows.lock(Customer, {order.customer_id for order in orders})
+    subscriptions = rows.lock(Subscription, {order.subscription_id for order in orders})
+    locked_orders = rows.lock(Order, {order.pk for order in orders})
     charged = _to_charge(locked_orders.values())
-    charges = gateway_services.lock_transactions([_charge_id(order) for order in charged])
+    charges = rows.lock(ETransaction, [_charge_id(order) for order in charged])
     invoices = documents.lock_documents(*{order.invoice_id for order in locked_orders.values() if order.invoice_id})
     outcomes = _record_charges(charged, charges, answers, customers, user)
     results: list[OrderResult] = []
@@ -601,7 +593,7 @@ def _place_renewals(subscription_ids: list[int], day: datetime.date, user: objec
     A rerun finds the orders it placed. Customers are locked before their subscriptions (the
     house order); the plan periods are read once for the whole batch.
     """
-    customers = _locked(
+    customers = rows.lock(
         Customer, Subscription.objects.filter(pk__in=subscription_ids).values_list("customer_id", flat=True)
     )
     due = list(
