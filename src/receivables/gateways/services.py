@@ -46,7 +46,9 @@ class ChargeOutcome:
 
 
 @dataclass(frozen=True)
-class ChargeRequest:
+class GatewayCall:
+    """A call to the gateway about to be recorded (a charge, a refund or a void): who, how much, card, key."""
+
     customer_id: int
     amount: Money
     payment_method: str
@@ -89,14 +91,24 @@ def open_transaction(
     if existing is not None:
         _check_same_request(existing, customer_id, kind, amount)
         return existing
-    return ETransaction.objects.create(
-        customer_id=customer_id,
+    request = GatewayCall(customer_id, amount, payment_method, idempotency_key)
+    pending = _pending(request, kind, parent=parent, document=document)
+    pending.save(force_insert=True)
+    return pending
+
+
+def _pending(
+    request: GatewayCall, kind: str, *, parent: ETransaction | None = None, document: Document | None = None
+) -> ETransaction:
+    """The record of a call about to be made, not yet saved."""
+    return ETransaction(
+        customer_id=request.customer_id,
         kind=kind,
         gateway=gateway().name,
-        amount_minor=amount.minor,
-        currency=amount.currency,
-        payment_method=payment_method,
-        idempotency_key=idempotency_key,
+        amount_minor=request.amount.minor,
+        currency=request.amount.currency,
+        payment_method=request.payment_method,
+        idempotency_key=request.idempotency_key,
         status=TransactionStatus.PENDING,
         parent=parent,
         document=document,
@@ -104,7 +116,7 @@ def open_transaction(
 
 
 @transaction.atomic
-def open_charges(requests: list[ChargeRequest]) -> dict[str, ETransaction]:
+def open_charges(requests: list[GatewayCall]) -> dict[str, ETransaction]:
     """``open_transaction`` for many charges at once: one lookup of the keys, one insert of the new ones.
 
     Returns the e-transactions by idempotency key. Commit them before sending any charge.
@@ -119,18 +131,7 @@ def open_charges(requests: list[ChargeRequest]) -> dict[str, ETransaction]:
         if existing is not None:
             _check_same_request(existing, request.customer_id, TransactionKind.CHARGE, request.amount)
             continue
-        new.append(
-            ETransaction(
-                customer_id=request.customer_id,
-                kind=TransactionKind.CHARGE,
-                gateway=gateway().name,
-                amount_minor=request.amount.minor,
-                currency=request.amount.currency,
-                payment_method=request.payment_method,
-                idempotency_key=request.idempotency_key,
-                status=TransactionStatus.PENDING,
-            )
-        )
+        new.append(_pending(request, TransactionKind.CHARGE))
     # Both databases return the new ids from a bulk insert (SQLite since 3.35).
     opened.update((etx.idempotency_key, etx) for etx in ETransaction.objects.bulk_create(new))
     return opened

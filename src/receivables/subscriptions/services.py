@@ -427,7 +427,7 @@ def _attach_charges(orders: list[Order]) -> None:
     """
     opened = gateway_services.open_charges(
         [
-            gateway_services.ChargeRequest(
+            gateway_services.GatewayCall(
                 customer_id=order.customer_id,
                 amount=Money(order.charge_minor, order.currency),
                 payment_method=order.subscription.card_token,
