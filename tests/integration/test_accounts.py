@@ -438,8 +438,8 @@ def test_card_payments_wait_in_the_gateway_clearing_account(bank: dict) -> None:
 def test_a_new_default_replaces_the_old_one_in_its_currency_only(bank: dict) -> None:
     alice = customer_named()
     newer = customers.create_bank_account(name="New GBP", currency="GBP", is_default=True)
-    assert customer_selectors.default_bank_account("GBP") == newer
-    assert customer_selectors.default_bank_account("EUR") == bank[("EUR", "Main EUR")]
+    assert services.find_cash_account(None, "GBP").bank_account_id == newer.pk
+    assert services.find_cash_account(None, "EUR").bank_account_id == bank[("EUR", "Main EUR")].pk
     assert BankAccount.objects.filter(currency="GBP", is_default=True).count() == 1
     assert services.record_payment(alice.pk, gbp("1.00"), "cash").bank_account_id == newer.pk
 

@@ -35,11 +35,6 @@ def get_bank_account(bank_account_id: object, field: str = "bank_account") -> Ba
     return account
 
 
-def default_bank_account(currency: str) -> BankAccount | None:
-    # Payments and refunds post to its ledger account: fetch it in the same query.
-    return BankAccount.objects.filter(currency=currency, is_default=True).select_related("ledger_account").first()
-
-
 def bank_accounts(currency: str | None = None) -> QuerySet[BankAccount]:
     accounts = BankAccount.objects.all()
     return accounts.filter(currency=currency) if currency else accounts
