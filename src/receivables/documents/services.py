@@ -112,9 +112,15 @@ _MOVE_BALANCE = f"UPDATE {Customer._meta.db_table} SET balance_minor = balance_m
 
 
 def _move_balance(customer: Customer, delta_minor: int) -> None:
-    with transaction.get_connection().cursor() as cursor:
-        cursor.execute(_MOVE_BALANCE, [delta_minor, customer.pk])
+    _add_to_balances({customer.pk: delta_minor})
     customer.balance_minor += delta_minor
+
+
+def _add_to_balances(deltas: dict[int, int]) -> None:
+    """One UPDATE per customer id; the callers keep their customer instances in step."""
+    with transaction.get_connection().cursor() as cursor:
+        for customer_id, delta in deltas.items():
+            cursor.execute(_MOVE_BALANCE, [delta, customer_id])
 
 
 def issue(
@@ -200,9 +206,7 @@ def _move_balances(documents: list[Document]) -> None:
     for document in documents:
         deltas[document.customer_id] += _signed(document)
         customers.setdefault(id(document.customer), document.customer)
-    for customer_id, delta in deltas.items():
-        with transaction.get_connection().cursor() as cursor:
-            cursor.execute(_MOVE_BALANCE, [delta, customer_id])
+    _add_to_balances(deltas)
     for customer in customers.values():
         customer.balance_minor += deltas[customer.pk]
 

@@ -134,10 +134,11 @@ def _postings_statement(
     passes None there and reads the id from ``entry_id_sql`` instead.
     """
     params: list[object] = []
-    for entry_id, legs in entries:
-        for leg in legs:
-            params += [entry_id, leg.account, leg.debit.currency, leg.debit.minor, leg.credit.minor, len(params)]
-    values = ", ".join([_LEG] * (len(params) // 6))
+    all_legs = [(entry_id, leg) for entry_id, legs in entries for leg in legs]
+    for position, (entry_id, leg) in enumerate(all_legs):
+        # The position keeps the postings in the order of the legs (ORDER BY leg.column6).
+        params += [entry_id, leg.account, leg.debit.currency, leg.debit.minor, leg.credit.minor, position]
+    values = ", ".join([_LEG] * len(all_legs))
     table, accounts = Posting._meta.db_table, Account._meta.db_table
     sql = (
         f"INSERT INTO {table} (entry_id, account_id, currency, debit_minor, credit_minor) "  # noqa: S608
