@@ -26,7 +26,3 @@ class ErrorOut(Schema):
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
-
-class ListOut(Schema):
-    items: list

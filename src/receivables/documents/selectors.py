@@ -51,19 +51,6 @@ def get_document(document_id: object, field: str = "id", doc_type: str | None = 
     return document
 
 
-def balance_before(customer: Customer, day: datetime.date) -> int:
-    """What the customer owed at the start of ``day``, in minor units."""
-    result = Document.objects.filter(customer=customer, date__lt=day).aggregate(
-        total=Coalesce(Sum(SIGNED_TOTAL), Value(0))
-    )
-    return int(result["total"])
-
-
-def computed_balance(customer: Customer) -> int:
-    result = Document.objects.filter(customer=customer).aggregate(total=Coalesce(Sum(SIGNED_TOTAL), Value(0)))
-    return int(result["total"])
-
-
 class StatementDocument(NamedTuple):
     """The columns of a document a statement shows, read as a plain row (no model instance)."""
 

@@ -16,7 +16,7 @@ RESERVING = [Status.HOLD, Status.PROCESSING, Status.REFUNDED]
 
 
 def with_refundable(transactions: QuerySet[ETransaction]) -> QuerySet[Any]:
-    """Annotate ``reserved_minor``: a successful charge less the refunds that draw on it."""
+    """Annotate ``reserved_minor``: what the refunds drawing on each charge hold or have paid."""
     reserved = Coalesce(
         Sum(
             "refund_documents__total_minor",
@@ -39,13 +39,6 @@ def refundable_minor(etx: ETransaction) -> int:
 
 def customer_transactions(customer: Customer) -> QuerySet[ETransaction]:
     return with_refundable(ETransaction.objects.filter(customer=customer)).order_by("-requested_at", "-id")
-
-
-def refundable_charges(customer: Customer, currency: str | None = None) -> list[ETransaction]:
-    charges = customer_transactions(customer).filter(kind=TransactionKind.CHARGE, status=TransactionStatus.SUCCEEDED)
-    if currency:
-        charges = charges.filter(currency=currency)
-    return [etx for etx in charges if refundable_minor(etx) > 0]
 
 
 def unresolved() -> QuerySet[ETransaction]:

@@ -160,7 +160,3 @@ def register_check(name: str, check: Callable[[], Problems]) -> None:
 
 def verify() -> dict[str, list[str]]:
     return {name: list(check()) for name, check in CHECKS.items()}
-
-
-def account_names() -> dict[str, str]:
-    return dict(Account.objects.values_list("code", "name"))

@@ -19,14 +19,6 @@ def ensure_chart() -> None:
         Account.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
 
 
-def account_ids(codes: set[str]) -> dict[str, int]:
-    ids = dict(Account.objects.filter(code__in=codes).values_list("code", "id"))
-    if len(ids) < len(codes):
-        ensure_chart()
-        ids = dict(Account.objects.filter(code__in=codes).values_list("code", "id"))
-    return ids
-
-
 def post(
     date: datetime.date,
     memo: str,
