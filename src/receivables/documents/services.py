@@ -551,6 +551,11 @@ def withdraw(customer: Customer, document: Document, memo: str, *, user: object 
         ledger.reverse(entry, inputs.date(None), memo)
 
 
+def all_that_fits(source: Document, target: Document) -> Money:
+    """The amount an allocation takes when none is given: as much as both documents' O/S allow."""
+    return Money(min(source.outstanding_minor, target.outstanding_minor), source.currency)
+
+
 def check_allocation(source: Document, target: Document, amount: Money) -> None:
     """Refuse an allocation that would break a rule; the codes are part of the API."""
     if source.pk == target.pk:
@@ -617,7 +622,7 @@ def allocate(source_id: int, target_id: int, amount: Money | None = None, *, use
     if target.type == DocumentType.REFUND:
         raise ReceivablesError("not_a_debit", "refunds are funded by creating them", "target")
     if amount is None:
-        amount = Money(min(source.outstanding_minor, target.outstanding_minor), source.currency)
+        amount = all_that_fits(source, target)
     check_allocation(source, target, amount)
     return apply(source, target, amount, user=user)
 

@@ -537,7 +537,7 @@ def _complete(
 
 def _apply_payment(payment: Document, invoice: Document, user: object) -> None:
     """Apply as much of the payment as the (locked) invoice still owes."""
-    amount = Money(min(payment.outstanding_minor, invoice.outstanding_minor), payment.currency)
+    amount = documents.all_that_fits(payment, invoice)
     if not amount.is_positive():
         # The invoice was settled meanwhile (staff took a payment): the card payment stays as credit.
         return
