@@ -89,7 +89,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "net_minor",
         "tax_minor",
     ),
-    "documents_allocation": ("id", "source_id", "target_id", "amount_minor", "created_at"),
+    "documents_allocation": ("id", "source_id", "target_id", "amount_minor", "date", "created_at"),
     "ledger_journalentry": ("id", "date", "memo", "currency", "document_id", "created_at"),
     "ledger_posting": ("id", "entry_id", "account_id", "currency", "debit_minor", "credit_minor"),
     "core_auditentry": (
@@ -240,14 +240,19 @@ class BookWriter:
     def allocate(self, source: Doc, target: Doc, amount: int) -> None:
         """``documents.services.apply``: the allocation, both O/S moved, its audit record."""
         ident = self._id("documents_allocation")
-        self.rows["documents_allocation"].append((ident, source.id, target.id, amount, self.stamp(target.date)))
+        day = max(source.date, target.date)
+        row = (ident, source.id, target.id, amount, day.isoformat(), self.stamp(day))
+        self.rows["documents_allocation"].append(row)
         for doc in (source, target):
             doc.outstanding -= amount
             if doc.status in ("open", "closed"):
                 doc.status = "open" if doc.outstanding else "closed"
-        after = f'{{"source": {source.id}, "target": {target.id}, "amount_minor": {amount}, "reversal_of": null}}'
+        after = (
+            f'{{"source": {source.id}, "target": {target.id}, "amount_minor": {amount}, '
+            f'"date": "{day.isoformat()}", "reversal_of": null}}'
+        )
         label = f"{source.number} → {target.number}"
-        self.audit("allocation.create", "allocation", ident, label, None, after, target.date)
+        self.audit("allocation.create", "allocation", ident, label, None, after, day)
 
     def pay_refund(self, refund: Doc, customer_id: int) -> None:
         """``refunds.services._mark_paid`` for a bank refund: status, audit record, second entry."""

@@ -58,15 +58,28 @@ def currency(text: object, field: str = "currency") -> str:
         raise ReceivablesError(error.code, str(error), field) from None
 
 
+# Business dates outside these are typing mistakes; beyond them date arithmetic (a period's
+# end, an ageing bucket) would overflow Python's calendar.
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2999, 12, 31)
+
+
 def date(value: object, field: str = "date") -> datetime.date:
+    """A date given as ISO text (or a date); none means today in the business's time zone."""
     if value is None or value == "":
         return timezone.localdate()
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        raise ReceivablesError("invalid_date", f"{str(value)[:40]!r} is not a date (YYYY-MM-DD)", field) from None
+        day = value
+    else:
+        try:
+            day = datetime.date.fromisoformat(str(value))
+        except ValueError:
+            raise ReceivablesError("invalid_date", f"{str(value)[:40]!r} is not a date (YYYY-MM-DD)", field) from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ReceivablesError(
+            "date_out_of_range", f"must be between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}", field
+        )
+    return day
 
 
 def text(value: object, field: str, *, max_length: int, required: bool = True) -> str:

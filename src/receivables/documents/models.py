@@ -129,6 +129,9 @@ class Allocation(models.Model):
     source = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations_out")
     target = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations_in")
     amount_minor = models.BigIntegerField()
+    # The business day the application took effect (a reversal: the day it was undone); ageing
+    # as of a past date counts only the allocations dated up to it.
+    date = models.DateField()
     reversal_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )

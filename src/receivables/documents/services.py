@@ -590,10 +590,17 @@ def _settle(document: Document, applied_minor: int) -> None:
         cursor.execute(_SETTLE, [document.outstanding_minor, document.status, document.pk])
 
 
-def apply(source: Document, target: Document, amount: Money, *, user: object = None) -> Allocation:
-    """Apply inside the caller's transaction, with both documents already locked."""
+def apply(
+    source: Document, target: Document, amount: Money, *, user: object = None, date: datetime.date | None = None
+) -> Allocation:
+    """Apply inside the caller's transaction, with both documents already locked.
+
+    Dated ``date`` (a person applying today), else when the later of the two documents took
+    effect (an application made as a document is issued), and never before either document.
+    """
+    day = max(date or source.date, source.date, target.date)
     allocation = rows.insert(
-        Allocation(source=source, target=target, amount_minor=amount.minor, created_by=audit.person(user))
+        Allocation(source=source, target=target, amount_minor=amount.minor, date=day, created_by=audit.person(user))
     )
     _settle(source, amount.minor)
     _settle(target, amount.minor)
@@ -609,7 +616,7 @@ def apply(source: Document, target: Document, amount: Money, *, user: object = N
 
 
 def _allocation_state(allocation: Allocation) -> dict:
-    return audit.snapshot(allocation, ("source", "target", "amount_minor", "reversal_of"))
+    return audit.snapshot(allocation, ("source", "target", "amount_minor", "date", "reversal_of"))
 
 
 @transaction.atomic
@@ -624,7 +631,7 @@ def allocate(source_id: int, target_id: int, amount: Money | None = None, *, use
     if amount is None:
         amount = all_that_fits(source, target)
     check_allocation(source, target, amount)
-    return apply(source, target, amount, user=user)
+    return apply(source, target, amount, user=user, date=inputs.date(None))
 
 
 @transaction.atomic
@@ -650,6 +657,7 @@ def undo_allocation(allocation: Allocation, *, user: object = None) -> Allocatio
         source_id=allocation.source_id,
         target_id=allocation.target_id,
         amount_minor=-allocation.amount_minor,
+        date=max(inputs.date(None), allocation.date),
         reversal_of=allocation,
         created_by=audit.person(user),
     )
