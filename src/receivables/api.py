@@ -13,7 +13,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.security import HttpBearer
 
 from receivables.core import context
-from receivables.core.errors import ReceivablesError
+from receivables.core.errors import ReceivablesError, status_for
 from receivables.core.permissions import ADMIN, APPROVE, EDIT_REFUND, READ, WRITE, can
 from receivables.core.roles import role_of
 from receivables.core.tokens import user_for_token
@@ -101,28 +101,6 @@ api = NinjaAPI(
     auth=BearerToken(),
     urls_namespace="api",
 )
-
-# Codes whose status is not 422. Everything not named here and not ending in _not_found
-# is bad input (422). Conflicts with the current state are 409.
-STATUS_OF_CODE: dict[str, int] = {
-    "invalid_json": 400,
-    "idempotency_key_reused": 409,
-    "request_in_progress": 409,
-    "approval_required": 403,
-    "self_approval": 403,
-}
-
-
-def status_for(error: ReceivablesError) -> int:
-    from receivables.core.errors import Conflict
-
-    if error.code in STATUS_OF_CODE:
-        return STATUS_OF_CODE[error.code]
-    if error.code.endswith("_not_found"):
-        return 404
-    if isinstance(error, Conflict):
-        return 409
-    return 422
 
 
 def error_response(request: HttpRequest, status: int, code: str, detail: str, field: str | None = None) -> HttpResponse:

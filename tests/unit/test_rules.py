@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from receivables.money import Money, MoneyError
-from receivables.rules import invoicing, posting
+from receivables.rules import approval, invoicing, posting
 from receivables.rules.posting import Leg, UnbalancedEntry
 
 quantities = st.decimals(min_value=Decimal("0.0001"), max_value=10_000, places=4)
@@ -210,3 +210,38 @@ def test_chart_names_every_account_the_builders_use() -> None:
         for leg in legs
     }
     assert used <= set(posting.CHART)
+
+
+# --- approval thresholds -----------------------------------------------------------------------
+
+
+def test_a_wildcard_threshold_is_in_each_currencys_major_units() -> None:
+    thresholds = approval.parse_thresholds("*=250.00")
+    assert thresholds.minor_for("GBP") == 25_000
+    assert thresholds.minor_for("JPY") == 250
+    assert thresholds.minor_for("BHD") == 250_000
+    assert approval.needs_second_person(Money(249, "JPY"), thresholds) is False
+    assert approval.needs_second_person(Money(250, "JPY"), thresholds) is True
+
+
+def test_a_named_currency_overrides_the_wildcard_and_none_means_never() -> None:
+    thresholds = approval.parse_thresholds("GBP=100.00, EUR=none, *=0")
+    assert approval.needs_second_person(Money(9_999, "GBP"), thresholds) is False
+    assert approval.needs_second_person(Money(10_000, "GBP"), thresholds) is True
+    assert approval.needs_second_person(Money(10**12, "EUR"), thresholds) is False
+    assert approval.needs_second_person(Money(1, "USD"), thresholds) is True
+    assert approval.parse_thresholds("*=none").minor_for("GBP") is None
+
+
+def test_a_fractional_wildcard_rounds_the_threshold_up_to_the_minor_unit() -> None:
+    assert approval.parse_thresholds("*=0.005").minor_for("GBP") == 1
+    assert approval.parse_thresholds("*=0.5").minor_for("JPY") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["GBP", "GBP=", "XXX=1.00", "GBP=1.001", "JPY=1.5", "*=abc", "*=-1", "GBP=-1.00", "*=1.0001", "=5"],
+)
+def test_a_malformed_threshold_is_refused_with_the_part_at_fault(text: str) -> None:
+    with pytest.raises(approval.ThresholdError):
+        approval.parse_thresholds(text)

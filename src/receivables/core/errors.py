@@ -23,3 +23,25 @@ class NotFound(ReceivablesError):
 
 class Conflict(ReceivablesError):
     """The request is well-formed but the current state forbids it."""
+
+
+# Codes whose status is not 422. Everything not named here and not ending in _not_found
+# is bad input (422). Conflicts with the current state are 409.
+STATUS_OF_CODE: dict[str, int] = {
+    "invalid_json": 400,
+    "idempotency_key_reused": 409,
+    "request_in_progress": 409,
+    "approval_required": 403,
+    "self_approval": 403,
+}
+
+
+def status_for(error: ReceivablesError) -> int:
+    """The HTTP status an API answers a refusal with (the screens show the same message in the form)."""
+    if error.code in STATUS_OF_CODE:
+        return STATUS_OF_CODE[error.code]
+    if error.code.endswith("_not_found"):
+        return 404
+    if isinstance(error, Conflict):
+        return 409
+    return 422

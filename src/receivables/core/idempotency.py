@@ -30,7 +30,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Status
 
-from receivables.core.errors import Conflict, ReceivablesError
+from receivables.core.errors import Conflict, ReceivablesError, status_for
 from receivables.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -91,8 +91,6 @@ def _body_of(result: Any) -> tuple[int, Any]:
 
 
 def _refusal(refused: ReceivablesError) -> tuple[int, dict]:
-    from receivables.api import status_for
-
     return status_for(refused), {"error": refused.code, "detail": str(refused), "field": refused.field}
 
 
