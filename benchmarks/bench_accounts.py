@@ -136,7 +136,7 @@ def child_run(database: str, documents: int, count: int) -> dict:
     if database == "postgres":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # what autovacuum does shortly after a bulk load
-    from receivables.ledger.selectors import verify
+    from receivables.core.checks import verify
 
     verify_seconds, checks = timed(verify)
     problems = sum(len(found) for found in checks.values())

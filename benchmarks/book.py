@@ -5,7 +5,7 @@ credit notes, allocations and refunds (held or paid), with exactly the rows the 
 would write: the document, its lines, its balanced journal entry (a paid refund has two), its
 ``<type>.create`` audit record (and ``refund.refunded``), each allocation with its
 ``allocation.create`` record, gapless numbers from the series, and every customer's balance.
-``receivables.ledger.selectors.verify()`` holds over the result.
+``receivables.core.checks.verify()`` holds over the result.
 
 Rows are written in batches by the fastest plain way the database has: COPY on PostgreSQL,
 ``executemany`` on SQLite, one transaction per batch. Only one customer's documents and one

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -19,6 +24,18 @@ ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "pos
 needs_postgres = pytest.mark.skipif(
     not ON_POSTGRES, reason="PostgreSQL only (concurrent writers, triggers): set DATABASE_URL to a PostgreSQL server"
 )
+
+
+@contextmanager
+def business_day(day: datetime.date) -> Iterator[None]:
+    """Let the clock say ``day`` (midday in the business's time zone) while the code inside runs.
+
+    Rules that depend on today (a subscription starts at most one period ago) meet the dates
+    of stories told in the past.
+    """
+    midday = datetime.datetime.combine(day, datetime.time(12), ZoneInfo("Europe/London"))
+    with time_machine.travel(midday, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -71,9 +88,9 @@ class ApiClient:
         return self._answer(self.client.post(f"/api/v1{path}", text, content_type="application/json", **self.headers))
 
 
-def make_user(name: str, role: str) -> Any:
+def make_user(name: str, role: str, *, service_account: bool = False) -> Any:
     user = get_user_model().objects.create_user(username=name, password="correct-horse-battery")
-    assign_role(user, role)
+    assign_role(user, role, service_account=service_account)
     return user
 
 
@@ -99,6 +116,6 @@ def bank(db: None) -> Any:
 
 
 def ledger_is_clean() -> dict[str, list[str]]:
-    from receivables.ledger.selectors import verify
+    from receivables.core.checks import verify
 
     return {name: problems for name, problems in verify().items() if problems}

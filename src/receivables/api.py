@@ -35,6 +35,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/credit-notes"): WRITE,
     ("GET", "/documents/{document_id}"): READ,
     ("POST", "/documents/{document_id}/release"): WRITE,
+    ("POST", "/documents/{document_id}/cancel"): WRITE,
     ("POST", "/allocations"): WRITE,
     ("POST", "/allocations/{allocation_id}/reverse"): WRITE,
     ("GET", "/customers/{customer_id}/refundables"): READ,
@@ -85,9 +86,9 @@ class BearerToken(HttpBearer):
         found = user_for_token(token)
         if found is None:
             return None
-        user, prefix = found
+        user = found.user
         request.user = user
-        context.set_user(user, f"token:{prefix}")
+        context.set_user(user, f"token:{found.prefix}", found.minted_by)
         needed = ROUTE_RULES.get((request.method or "", route_of(request)))
         if needed is None or not can(user, needed):
             raise AuthorizationError(403, f"the {role_of(user) or 'user'} role may not do this")

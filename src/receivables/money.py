@@ -38,6 +38,11 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "JOD": 3,
 }
 
+# No document, balance or amount typed in may reach 10^15 minor units (a quadrillion pence):
+# far beyond any real business, and far below where a 64-bit column or SQLite's arithmetic
+# would overflow (SQLite turns an overflowing integer into a float).
+LARGEST_MINOR = 10**15 - 1
+
 _AMOUNT_TEXT = re.compile(r"^-?\d{1,15}(\.\d+)?$", re.ASCII)
 
 

@@ -178,9 +178,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # The business's own settings.
 RECEIVABLES_BASE_CURRENCY = os.environ.get("RECEIVABLES_BASE_CURRENCY", "GBP")
 RECEIVABLES_GATEWAY = os.environ.get("RECEIVABLES_GATEWAY", "receivables.gateways.sandbox.SandboxGateway")
-# An Idempotency-Key claim still unanswered after this long belongs to a request that died
-# (a crash, a killed worker); a retry with the same key may take it over. Longer than any request.
-RECEIVABLES_IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("RECEIVABLES_IDEMPOTENCY_STALE_SECONDS", "300"))
 
 # Refunds at or above this amount (per currency, "*" for the rest) need a second person:
 # their creator cannot process them. "GBP=250.00,*=0"; the default 0 means always.

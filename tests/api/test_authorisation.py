@@ -88,7 +88,7 @@ def test_a_revoked_or_expired_token_is_refused(db: None) -> None:
 def test_tokens_are_stored_as_digests_shown_once_and_listed_by_prefix(api: ApiClient) -> None:
     from receivables.core.models import ApiToken
 
-    make_user("integrator", "clerk")
+    make_user("integrator", "clerk", service_account=True)
     created = api.post("/api-tokens", {"user": "integrator", "expires_in_days": 30})
     assert created.status == 201, created.body
     token = created.body["token"]

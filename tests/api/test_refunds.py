@@ -170,7 +170,7 @@ def test_card_charge_timeout_is_resolved_by_reconcile_once(api: ApiClient, bank:
     assert Document.objects.filter(customer_id=customer).count() == 0
 
     resolutions = list(reconcile())
-    assert [(r.kind, r.status, r.resent) for r in resolutions] == [("charge", "succeeded", not recorded)]
+    assert [(r.kind, r.status, r.how == "sent again") for r in resolutions] == [("charge", "succeeded", not recorded)]
     assert list(reconcile()) == []
     payments = Document.objects.filter(customer_id=customer, type="payment")
     assert [p.total_minor for p in payments] == [1500]
@@ -215,7 +215,7 @@ def test_refund_timeout_stays_processing_until_retry_or_reconcile(api: ApiClient
     assert (refused.status, refused.body["error"]) == (409, "refund_not_cancellable")
 
     resolutions = list(reconcile())
-    assert [(r.kind, r.status, r.resent) for r in resolutions] == [("refund", "succeeded", not recorded)]
+    assert [(r.kind, r.status, r.how == "sent again") for r in resolutions] == [("refund", "succeeded", not recorded)]
     assert api.get(f"/refunds/{refund['id']}").body["status"] == "refunded"
     assert SandboxOperation.objects.filter(kind="refund", status="succeeded").count() == 1
     again = api.post(f"/refunds/{refund['id']}/process")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import ApiClient, ledger_is_clean
+from tests.conftest import ApiClient, business_day, ledger_is_clean
+
+
+@pytest.fixture(autouse=True)
+def told_in_january_2026() -> Iterator[None]:
+    """These stories start in January 2026; a subscription may start at most one period before today."""
+    with business_day(datetime.date(2026, 1, 1)):
+        yield
+
 
 SEED_POLICY = {
     "non_refundable_amount": "0.00",

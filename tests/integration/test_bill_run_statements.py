@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -11,7 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from receivables.customers import services as customer_services
 from receivables.subscriptions import services
 from receivables.subscriptions.models import Order
-from tests.conftest import ledger_is_clean
+from tests.conftest import business_day, ledger_is_clean
+
+
+@pytest.fixture(autouse=True)
+def told_in_january_2026() -> Iterator[None]:
+    """These stories start in January 2026; a subscription may start at most one period before today."""
+    with business_day(datetime.date(2026, 1, 1)):
+        yield
+
 
 D = datetime.date
 RENEWALS = 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 
 from receivables.ledger import services as ledger
@@ -26,10 +27,16 @@ def test_an_entry_and_its_postings_are_written_together() -> None:
     ]
 
 
-def test_an_entry_posted_to_a_missing_chart_adds_the_chart_and_posts_once() -> None:
-    Account.objects.all().delete()
+def test_an_entry_naming_an_account_missing_from_the_chart_is_refused_and_writes_nothing() -> None:
+    Account.objects.filter(code=posting.VAT_PAYABLE).delete()
     legs = posting.sale(Money(1000, "GBP"), Money(200, "GBP"))
-    with transaction.atomic():
-        entry = ledger.post(DAY, "memo", legs)
-    assert entry.pk is not None
-    assert JournalEntry.objects.get(pk=entry.pk).postings.count() == len(legs)
+    with pytest.raises(RuntimeError, match="missing from the chart"), transaction.atomic():
+        ledger.post(DAY, "memo", legs)
+    assert JournalEntry.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chart_of_accounts_is_back_after_the_database_is_flushed() -> None:
+    """``flush`` (as tests that commit use) re-emits post_migrate, which lays the chart again."""
+    call_command("flush", interactive=False, verbosity=0)
+    assert set(posting.CHART) <= set(Account.objects.values_list("code", flat=True))

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from receivables.core.checks import verify
 from receivables.core.errors import ReceivablesError
 from receivables.customers import services as customers
 from receivables.customers.models import Customer
 from receivables.documents import services
 from receivables.documents.models import Allocation, Document
 from receivables.documents.services import LineInput
-from receivables.ledger.selectors import verify
 from receivables.money import Money
 
 DAY = datetime.date(2026, 1, 1)

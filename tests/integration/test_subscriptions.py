@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -19,7 +20,16 @@ from receivables.gateways.models import ETransaction, SandboxOperation
 from receivables.money import Money
 from receivables.subscriptions import services
 from receivables.subscriptions.models import Order, Plan, Subscription
-from tests.conftest import ledger_is_clean, needs_postgres
+from receivables.subscriptions.services import charging
+from tests.conftest import business_day, ledger_is_clean, needs_postgres
+
+
+@pytest.fixture(autouse=True)
+def told_in_january_2026() -> Iterator[None]:
+    """These stories start in January 2026; a subscription may start at most one period before today."""
+    with business_day(datetime.date(2026, 1, 1)):
+        yield
+
 
 D = datetime.date
 JAN_31 = D(2026, 1, 31)
@@ -76,13 +86,20 @@ def test_bill_run_renews_due_subscriptions_and_is_idempotent(bank: dict) -> None
 
 
 @pytest.mark.django_db
-def test_bill_run_catches_up_period_by_period(bank: dict) -> None:
+def test_bill_run_renews_one_period_per_run_and_reports_one_further_behind(bank: dict) -> None:
+    """A run that finds a subscription several periods behind charges one, and tells a person."""
     subscription = _subscribe(_plan(), start=D(2026, 1, 31))
     summary = services.bill_run(D(2026, 5, 1))
     subscription.refresh_from_db()
-    assert summary.renewals == 3
+    assert summary.renewals == 1
+    assert summary.behind == [f"subscription {subscription.pk}: still due, its period ended 2026-03-31"]
     starts = list(Order.objects.filter(subscription=subscription).values_list("period_start", flat=True))
-    assert starts == [D(2026, 1, 31), D(2026, 2, 28), D(2026, 3, 31), D(2026, 4, 30)]
+    assert starts == [D(2026, 1, 31), D(2026, 2, 28)]
+    assert SandboxOperation.objects.filter(kind="charge").count() == 2
+
+    # Each later run catches up one more period; none charges more than one.
+    assert [services.bill_run(D(2026, 5, 1)).renewals for _ in range(3)] == [1, 1, 0]
+    subscription.refresh_from_db()
     assert subscription.current_period_end == D(2026, 5, 31)
     assert ledger_is_clean() == {}
 
@@ -146,7 +163,7 @@ def test_a_crash_after_the_charge_was_sent_never_charges_twice(bank: dict, monke
     def crash(*args: object) -> None:
         raise RuntimeError("power cut after the gateway answered")
 
-    monkeypatch.setattr(services, "_settle", crash)
+    monkeypatch.setattr(charging, "_settle", crash)
     with pytest.raises(RuntimeError):
         services.bill_run(D(2026, 2, 1))
     monkeypatch.undo()
@@ -226,8 +243,11 @@ def test_bill_run_in_small_batches_renews_each_once_and_catches_up(bank: dict) -
     Subscription.objects.filter(pk=subscriptions[3].pk).update(card_token="tok_declined")
 
     summary = services.bill_run(D(2026, 3, 1), batch_size=2)
-    # Two periods each, but the declined one stops after its first: past due is not renewed again.
-    assert (summary.subscriptions, summary.renewals, summary.paid, summary.unpaid) == (5, 9, 8, 1)
+    # Each is two periods behind: one is renewed now and the four still due are reported.
+    assert (summary.subscriptions, summary.renewals, summary.paid, summary.unpaid) == (5, 5, 4, 1)
+    assert len(summary.behind) == 4
+    # The next run renews the four; the declined one is past due and is not renewed again.
+    assert services.bill_run(D(2026, 3, 1), batch_size=2).renewals == 4
     ends = dict(Subscription.objects.values_list("pk", "current_period_end"))
     assert ends == {s.pk: D(2026, 3, 1) if s == subscriptions[3] else D(2026, 4, 1) for s in subscriptions}
     numbers = list(Order.objects.filter(kind="renewal").values_list("number", flat=True))

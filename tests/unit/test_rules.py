@@ -76,12 +76,23 @@ def test_split_gross_adds_up_exactly(gross_minor: int, rate: Decimal, currency: 
     assert split.net + split.tax == gross
     assert split.net.minor >= 0 and split.tax.minor >= 0
     exact_tax = Decimal(gross_minor) * rate / (100 + rate)
-    assert abs(Decimal(split.tax.minor) - exact_tax) < 1
+    # The tax is the part rounded, once, half-up (DOMAIN.md): never more than half a minor unit off.
+    assert abs(Decimal(split.tax.minor) - exact_tax) <= Decimal("0.5")
+    assert split.tax.minor == int(exact_tax.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @pytest.mark.parametrize(
     ("gross", "rate", "net", "tax"),
-    [(2500, "0", 2500, 0), (12000, "20", 10000, 2000), (100, "20", 83, 17), (1, "20", 1, 0), (2350, "17.5", 2000, 350)],
+    [
+        (2500, "0", 2500, 0),
+        (12000, "20", 10000, 2000),
+        (100, "20", 83, 17),
+        (1, "20", 1, 0),
+        (2350, "17.5", 2000, 350),
+        # 0.15 at 20 %: the tax is 0.025, rounded half-up to 0.03 (largest remainder gave 0.02).
+        (15, "20", 12, 3),
+        (3, "20", 2, 1),
+    ],
 )
 def test_split_gross_examples(gross: int, rate: str, net: int, tax: int) -> None:
     split = invoicing.split_gross(Money(gross, "GBP"), Decimal(rate))

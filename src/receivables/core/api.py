@@ -140,7 +140,8 @@ def create_token(request: HttpRequest, body: TokenIn) -> Status:
     user = get_user_model().objects.filter(username=body.user, is_active=True).first()
     if user is None:
         raise NotFound("user", body.user, "user")
-    token = tokens.create_token(user, expires_in_days=body.expires_in_days)
+    tokens.check_may_mint(request.user, user)
+    token = tokens.create_token(user, expires_in_days=body.expires_in_days, minted_by=request.user)
     record = ApiToken.objects.get(prefix=tokens.prefix_of(token))
     return Status(
         201, {"token": token, **{k: v for k, v in token_out(record).items() if k in TokenCreated.model_fields}}

@@ -92,6 +92,7 @@ def _entry(change: Change, user: Any) -> AuditEntry:
         actor=who,
         actor_name=getattr(who, "username", "") or actor.via,
         via=actor.via,
+        minted_by=person(actor.minted_by),
         request_id=actor.request_id,
         client_address=actor.client_address,
         action=change.action,

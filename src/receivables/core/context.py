@@ -14,6 +14,8 @@ from typing import Any
 class Actor:
     user: Any = None
     via: str = "system"
+    # The person who minted the API token in use, if one is.
+    minted_by: Any = None
     request_id: str = ""
     client_address: str = ""
 
@@ -39,9 +41,9 @@ def acting(**fields: Any) -> Iterator[Actor]:
         _current.reset(token)
 
 
-def set_user(user: Any, via: str) -> None:
+def set_user(user: Any, via: str, minted_by: Any = None) -> None:
     """The API authenticates inside the request, after the middleware set the context."""
-    _current.set(replace(_current.get(), user=user, via=via))
+    _current.set(replace(_current.get(), user=user, via=via, minted_by=minted_by))
 
 
 def new_request_id() -> str:

@@ -1,22 +1,21 @@
 """``Idempotency-Key`` for API writes: a repeat gets the first answer, never a second effect.
 
-The key is claimed in its own committed row before the work starts, so a concurrent repeat
-sees the claim (409 ``request_in_progress``) instead of doing the work again. An answer
-that is not final (5xx, or a gateway outcome still unknown) releases the claim so the
-client can retry with the same key.
+The key is claimed in its own committed row before the work starts. Most writes are one
+database transaction; for them the work and its stored answer commit together, in a
+transaction that holds the claim's row lock: a concurrent repeat finds the row locked (409
+``request_in_progress``), and a repeat that finds the claim unanswered and unlocked knows the
+first request died (a crash, a lost database) and left nothing behind, so it takes over.
 
-Most writes are one database transaction; for them the work and its stored answer commit
-together, in a transaction that holds the claim's row lock. A repeat that finds the claim
-unanswered and unlocked knows the first request died (a crash, a lost database) and left
-nothing behind, so it takes the claim over at once. Writes that call a payment gateway
-(``atomic=False``) must commit in steps and are idempotent by their own gateway keys; an
-unanswered claim of theirs is taken over once it is older than any request can run
-(``RECEIVABLES_IDEMPOTENCY_STALE_SECONDS``).
+Writes that call a payment gateway (``atomic=False``) commit in steps, and each step is
+idempotent by the gateway's own key (derived from this one): running such a view again settles
+the same gateway call instead of making another. So a repeat that finds the claim unanswered
+simply runs the view: after a crash it looks the first call up and answers with its outcome,
+at once. The first answer stored wins; an answer that is not final (a 5xx, a gateway outcome
+still unknown, work still in progress elsewhere) is not stored, so the client retries.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import inspect
 import json
@@ -24,16 +23,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Status
 
 from receivables.core.errors import Conflict, ReceivablesError, status_for
 from receivables.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+# Answers that say "not yet": the work may still finish, so the key stays open for a retry.
+NOT_FINAL = frozenset({"gateway_outcome_unknown", "request_in_progress", "refund_in_progress"})
+# A claim released by another request between our insert and our read is claimed again, this often.
+CLAIM_ATTEMPTS = 3
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -49,39 +51,29 @@ def _scope(request: HttpRequest) -> str:
     return f"{getattr(request.user, 'pk', None)}:{request.method}:{request.path}"[:200]
 
 
-def _claim(request: HttpRequest, key: str) -> tuple[IdempotencyRecord, bool] | Status:
-    """Claim the key (the record, and True: it is new), or return the stored answer of the first
-    request that claimed it. An unanswered claim is returned with False: the caller decides
-    whether it may take it over.
-    """
-    fingerprint = _fingerprint(request)
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(key=key, scope=_scope(request), request_hash=fingerprint), True
-    except IntegrityError:
-        existing = IdempotencyRecord.objects.get(key=key, scope=_scope(request))
-    if existing.request_hash != fingerprint:
-        raise Conflict("idempotency_key_reused", "this key was sent before with a different request", "Idempotency-Key")
-    if existing.status_code is None:
-        return existing, False
-    return Status(existing.status_code, existing.response_body)
-
-
 def _in_progress() -> Conflict:
-    return Conflict("request_in_progress", "a request with this key is still being handled", "Idempotency-Key")
+    return Conflict("request_in_progress", "a request with this key is still being handled", HEADER)
 
 
-def _take_over_abandoned(claim: IdempotencyRecord) -> bool:
-    """Renew a claim left by a request that can no longer be running; only one retry wins it."""
-    stale_after = datetime.timedelta(seconds=settings.RECEIVABLES_IDEMPOTENCY_STALE_SECONDS)
-    now = timezone.now()
-    if now - claim.created_at < stale_after:
-        return False
-    won = IdempotencyRecord.objects.filter(pk=claim.pk, status_code__isnull=True, created_at=claim.created_at).update(
-        created_at=now
-    )
-    claim.created_at = now
-    return won == 1
+def _claim(request: HttpRequest, key: str) -> IdempotencyRecord | Status:
+    """Claim the key, or find the claim of an earlier request with it: its stored answer if it has
+    one, else the unanswered claim (still running, or left by a request that died).
+    """
+    fingerprint, scope = _fingerprint(request), _scope(request)
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(key=key, scope=scope, request_hash=fingerprint)
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(key=key, scope=scope).first()
+        if existing is None:
+            continue  # the claim was released meanwhile (its answer was not final): claim it again
+        if existing.request_hash != fingerprint:
+            raise Conflict("idempotency_key_reused", "this key was sent before with a different request", HEADER)
+        if existing.status_code is None:
+            return existing
+        return Status(existing.status_code, existing.response_body)
+    raise _in_progress()
 
 
 def _body_of(result: Any) -> tuple[int, Any]:
@@ -94,23 +86,34 @@ def _refusal(refused: ReceivablesError) -> tuple[int, dict]:
     return status_for(refused), {"error": refused.code, "detail": str(refused), "field": refused.field}
 
 
-def _run_in_steps(claim: IdempotencyRecord, fresh: bool, view: Callable[[], Any]) -> Any:
+def _is_final(status: int, body: Any) -> bool:
+    return status < 500 and not (isinstance(body, dict) and body.get("error") in NOT_FINAL)
+
+
+def _finish(claim: IdempotencyRecord, status: int, body: Any) -> None:
+    """Store the answer if it is final and no other run of the same request stored one first."""
+    unanswered = IdempotencyRecord.objects.filter(pk=claim.pk, status_code__isnull=True)
+    if not _is_final(status, body):
+        unanswered.delete()
+        return
+    unanswered.update(status_code=status, response_body=json.loads(json.dumps(body, default=str)))
+
+
+def _run_in_steps(claim: IdempotencyRecord, view: Callable[[], Any]) -> Any:
     """For views that call a gateway: the work commits as it goes; the answer is stored after."""
-    if not fresh and not _take_over_abandoned(claim):
-        raise _in_progress()
     try:
         result = view()
     except ReceivablesError as refused:
         _finish(claim, *_refusal(refused))
         raise
     except BaseException:
-        claim.delete()
+        IdempotencyRecord.objects.filter(pk=claim.pk, status_code__isnull=True).delete()
         raise
     _finish(claim, *_body_of(result))
     return result
 
 
-def _run_atomically(claim: IdempotencyRecord, fresh: bool, view: Callable[[], Any]) -> Any:
+def _run_atomically(claim: IdempotencyRecord, view: Callable[[], Any]) -> Any:
     """The work and its answer in one transaction, holding the claim's row lock throughout."""
     refused: ReceivablesError | None = None
     with transaction.atomic():
@@ -134,6 +137,11 @@ def _run_atomically(claim: IdempotencyRecord, fresh: bool, view: Callable[[], An
     return result
 
 
+def client_key(request: HttpRequest) -> str | None:
+    """The request's Idempotency-Key, if it sent one."""
+    return request.headers.get(HEADER, "").strip() or None
+
+
 def idempotent(
     view: Callable[..., Any] | None = None, *, atomic: bool | Callable[..., bool] = True
 ) -> Callable[..., Any]:
@@ -147,28 +155,19 @@ def idempotent(
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER, "").strip()
-        if not key:
+        key = client_key(request)
+        if key is None:
             return view(request, *args, **kwargs)
-        if len(key) > 200:
-            raise ReceivablesError("too_long", "must be at most 200 characters", HEADER)
-        claimed = _claim(request, key)
-        if isinstance(claimed, Status):
-            return claimed
+        if len(key) > MAX_KEY_LENGTH:
+            raise ReceivablesError("too_long", f"must be at most {MAX_KEY_LENGTH} characters", HEADER)
+        claim = _claim(request, key)
+        if isinstance(claim, Status):
+            return claim
         one_transaction = atomic(**kwargs) if callable(atomic) else atomic
         run = _run_atomically if one_transaction else _run_in_steps
-        return run(*claimed, lambda: view(request, *args, **kwargs))
+        return run(claim, lambda: view(request, *args, **kwargs))
 
     # django-ninja reads the parameters from the signature; resolve its annotations here,
     # where the view's module globals are known.
     wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore[attr-defined]
     return wrapper
-
-
-def _finish(claim: IdempotencyRecord, status: int, body: Any) -> None:
-    if status >= 500 or (isinstance(body, dict) and body.get("error") == "gateway_outcome_unknown"):
-        claim.delete()
-        return
-    claim.status_code = status
-    claim.response_body = json.loads(json.dumps(body, default=str))
-    claim.save(update_fields=["status_code", "response_body"])

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils import timezone
 
 from receivables.core.errors import ReceivablesError
-from receivables.money import Money, MoneyError, check_currency
+from receivables.money import LARGEST_MINOR, Money, MoneyError, check_currency
 
 _DECIMAL_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$", re.ASCII)
 
@@ -25,6 +25,9 @@ def money(text: object, currency: str, field: str, *, allow_zero: bool = False) 
     if amount.minor < 0 or (amount.minor == 0 and not allow_zero):
         rule = "zero or more" if allow_zero else "more than zero"
         raise ReceivablesError("amount_not_positive", f"must be {rule}", field)
+    if amount.minor > LARGEST_MINOR:
+        largest = Money(LARGEST_MINOR, currency).to_decimal_string()
+        raise ReceivablesError("amount_too_large", f"must be at most {largest}", field)
     return amount
 
 

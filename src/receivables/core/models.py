@@ -19,6 +19,10 @@ class ApiToken(models.Model):
     """A bearer token. Only a SHA-256 of the secret is stored; the prefix identifies it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    # Who minted it: the user themself, or an admin for a service account (None: the command line).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     prefix = models.CharField(max_length=16, unique=True)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,6 +61,10 @@ class AuditEntry(models.Model):
     )
     actor_name = models.CharField(max_length=150, blank=True, default="")
     via = models.CharField(max_length=40, blank=True, default="")
+    # Who minted the API token the change came through (a service account's token is an admin's).
+    minted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     request_id = models.CharField(max_length=64, blank=True, default="")
     client_address = models.CharField(max_length=64, blank=True, default="")
     action = models.CharField(max_length=60)

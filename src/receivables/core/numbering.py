@@ -8,6 +8,10 @@ writer's increment), and a rollback gives the number back.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
 from django.db import transaction
 
 from receivables.core.models import Sequence
@@ -58,3 +62,25 @@ def next_numbers(series: str, count: int) -> list[str]:
 def numbers_issued(series: str) -> int:
     sequence = Sequence.objects.filter(series=series).first()
     return 0 if sequence is None else sequence.next_value - 1
+
+
+_NUMBER = re.compile(r"^(?P<prefix>\D+)(?P<value>\d+)$")
+
+
+def numbering_gaps(numbers: Iterable[str]) -> Iterator[str]:
+    """Each series' numbers used, against those issued: none twice, none missing."""
+    issued = {s.prefix: s.next_value - 1 for s in Sequence.objects.all()}
+    seen: dict[str, list[int]] = defaultdict(list)
+    for number in numbers:
+        match = _NUMBER.match(number)
+        if match is None:
+            yield f"number {number!r} is not in a series"
+            continue
+        seen[match["prefix"]].append(int(match["value"]))
+    for prefix, values in seen.items():
+        expected = issued.get(prefix, 0)
+        if len(values) != len(set(values)):
+            yield f"series {prefix}: duplicate numbers"
+        if sorted(values) != list(range(1, expected + 1)):
+            missing = sorted(set(range(1, expected + 1)) - set(values))[:10]
+            yield f"series {prefix}: {len(values)} numbers used of {expected} issued; missing {missing}"

@@ -1,4 +1,4 @@
-"""Staff roles as Django groups. Permission checks per role live with the screens and API."""
+"""Staff roles as Django groups, and service accounts (for integrations, never a second person)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from receivables.core import audit
 from receivables.core.errors import ReceivablesError
 
 ROLES = ("viewer", "clerk", "approver", "admin")
+# A user in this group is a machine's identity: an admin mints its tokens, and it never counts
+# as the second person of maker–checker (the person behind it is whoever minted the token).
+SERVICE_ACCOUNT = "service_account"
 
 
-def assign_role(user: AbstractUser, role: str) -> None:
+def assign_role(user: AbstractUser, role: str, *, service_account: bool = False) -> None:
     if role not in ROLES:
         raise ReceivablesError("invalid_choice", f"must be one of: {', '.join(ROLES)}", "role")
-    before = {"role": role_of(user), "is_active": user.is_active}
-    group, _ = Group.objects.get_or_create(name=role)
-    user.groups.set([group])
+    before = {"role": role_of(user), "is_active": user.is_active, "service_account": is_service_account(user)}
+    groups = [Group.objects.get_or_create(name=name)[0] for name in (role, SERVICE_ACCOUNT)[: 1 + service_account]]
+    user.groups.set(groups)
     user.is_staff = True
-    user.is_superuser = role == "admin"
+    user.is_superuser = role == "admin" and not service_account
     user.save(update_fields=["is_staff", "is_superuser"])
-    audit.record(
-        "user.role", user, before=before, after={"role": role, "is_active": user.is_active}, label=user.get_username()
-    )
+    after = {"role": role, "is_active": user.is_active, "service_account": service_account}
+    audit.record("user.role", user, before=before, after=after, label=user.get_username())
 
 
 def role_of(user: AbstractUser) -> str | None:
@@ -29,3 +31,7 @@ def role_of(user: AbstractUser) -> str | None:
         return "admin"
     names = set(user.groups.values_list("name", flat=True))
     return next((role for role in reversed(ROLES) if role in names), None)
+
+
+def is_service_account(user: object) -> bool:
+    return isinstance(user, AbstractUser) and user.pk is not None and user.groups.filter(name=SERVICE_ACCOUNT).exists()

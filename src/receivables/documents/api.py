@@ -9,7 +9,7 @@ from pydantic import Field
 
 from receivables.core import inputs
 from receivables.core.errors import Conflict, ReceivablesError
-from receivables.core.idempotency import HEADER, idempotent
+from receivables.core.idempotency import client_key, idempotent
 from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
 from receivables.customers.selectors import get_customer
 from receivables.documents import selectors, services
@@ -111,6 +111,7 @@ class InvoiceIn(StrictIn):
 
 
 @router.post("/invoices", response={201: DocumentOut, **ERRORS})
+@idempotent
 def create_invoice(request: HttpRequest, body: InvoiceIn) -> Status:
     customer = get_customer(body.customer, "customer")
     invoice = services.create_invoice(
@@ -132,6 +133,7 @@ class DebitMemoIn(StrictIn):
 
 
 @router.post("/debit-memos", response={201: DocumentOut, **ERRORS})
+@idempotent
 def create_debit_memo(request: HttpRequest, body: DebitMemoIn) -> Status:
     customer = get_customer(body.customer, "customer")
     memo = services.create_debit_memo(
@@ -178,12 +180,12 @@ def _charge_card(request: HttpRequest, customer_id: int, amount: Money, body: Pa
     """Charge the card token through the gateway; the payment exists only if the charge succeeded."""
     if body.method != "card":
         raise ReceivablesError("card_token_needs_card", 'a card token needs method "card"', "card_token")
-    key = request.headers.get(HEADER, "").strip()
+    key = client_key(request)
     outcome = gateways.charge(
         customer_id,
         amount,
         inputs.text(body.card_token, "card_token", max_length=100),
-        idempotency_key=f"payment-{request.user.pk}-{key}" if key else None,
+        idempotency_key=gateways.derived_key(f"payment-{request.user.pk}", key) if key else None,
         user=request.user,
         date=inputs.date(body.date),
         description=body.description,
@@ -214,6 +216,7 @@ class CreditNoteIn(StrictIn):
 
 
 @router.post("/credit-notes", response={201: DocumentOut, **ERRORS})
+@idempotent
 def create_credit_note(request: HttpRequest, body: CreditNoteIn) -> Status:
     customer = get_customer(body.customer, "customer")
     amount = inputs.money(body.amount, customer.currency, "amount") if body.amount is not None else None
@@ -238,8 +241,16 @@ def get_document(request: HttpRequest, document_id: int) -> dict:
 
 
 @router.post("/documents/{document_id}/release", response={200: DocumentOut, **ERRORS})
+@idempotent
 def release(request: HttpRequest, document_id: int) -> dict:
     return document_out(services.release_credit(selectors.get_document(document_id).pk, user=request.user))
+
+
+@router.post("/documents/{document_id}/cancel", response={200: DocumentOut, **ERRORS})
+@idempotent
+def cancel_held(request: HttpRequest, document_id: int) -> dict:
+    """A credit on hold that never touched a gateway is withdrawn: kept for the record, counted nowhere."""
+    return document_out(services.cancel_held_credit(selectors.get_document(document_id).pk, user=request.user))
 
 
 class AllocationIn(StrictIn):
@@ -269,6 +280,7 @@ def allocation_out(allocation: Allocation) -> dict:
 
 
 @router.post("/allocations", response={201: AllocationOut, **ERRORS})
+@idempotent
 def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
     source = selectors.get_document(body.source, "source")
     target = selectors.get_document(body.target, "target")
@@ -278,6 +290,7 @@ def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
 
 
 @router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut, **ERRORS})
+@idempotent
 def reverse_allocation(request: HttpRequest, allocation_id: int) -> Status:
     return Status(201, allocation_out(services.reverse_allocation(allocation_id, user=request.user)))
 

@@ -6,7 +6,7 @@ class GatewaysConfig(AppConfig):
     label = "gateways"
 
     def ready(self) -> None:
+        from receivables.core.checks import register_check
         from receivables.gateways.checks import refunds_within_charges
-        from receivables.ledger.selectors import register_check
 
         register_check("refunds against a charge never exceed it", refunds_within_charges)

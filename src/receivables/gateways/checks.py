@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import F, Q, Sum
 
+from receivables.core.checks import Problems
 from receivables.gateways.models import ETransaction, TransactionKind, TransactionStatus
 from receivables.gateways.selectors import with_refundable
-from receivables.ledger.selectors import Problems
 
 
 def refunds_within_charges() -> Problems:

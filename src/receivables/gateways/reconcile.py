@@ -1,24 +1,45 @@
 """Settle e-transactions whose outcome is unknown, with their original idempotency keys.
 
 For each one the gateway is asked what became of the key; if it never acted on it, the
-same request is sent again with the same key, which can move money at most once.
+same request is sent again with the same key, which can move money at most once. What an
+answer means for the documents belongs to the area that made the call: charges are settled
+here, refunds by the refunds area, which registers its settler (``settles``) when it loads.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils import timezone
 
 from receivables.gateways import services as gateways
-from receivables.gateways.models import ETransaction, TransactionKind, TransactionStatus
+from receivables.gateways.models import ETransaction, TransactionKind
 from receivables.gateways.protocol import GatewayResult
 from receivables.gateways.selectors import unresolved
 from receivables.money import Money
-from receivables.refunds.services import settle_refund
+
+Settler = Callable[[int, GatewayResult], object]
+
+
+@transaction.atomic
+def _record_only(etx_id: int, result: GatewayResult) -> None:
+    """A call with no document to settle (a void): its answer is the whole story."""
+    etx = ETransaction.objects.select_for_update().get(pk=etx_id)
+    if etx.status not in gateways.FINAL:
+        gateways.record_answer(etx, result)
+
+
+SETTLERS: dict[str, Settler] = {
+    TransactionKind.CHARGE: gateways.settle_charge,
+    TransactionKind.VOID: _record_only,
+}
+
+
+def settles(kind: str, settler: Settler) -> None:
+    """An area above the gateways settles its own kind of call (refunds settle refunds)."""
+    SETTLERS[kind] = settler
 
 
 @dataclass(frozen=True)
@@ -26,7 +47,9 @@ class Resolution:
     transaction_id: int
     kind: str
     status: str
-    resent: bool
+    # How it was settled: "looked up", "sent again", or why it was left alone.
+    how: str
+    resolved: bool = True
 
 
 def _resend(etx: ETransaction) -> GatewayResult:
@@ -48,31 +71,21 @@ def _resend(etx: ETransaction) -> GatewayResult:
     return gateways.call(lambda: gateway.void(charge_reference=parent_reference, idempotency_key=etx.idempotency_key))
 
 
-@transaction.atomic
-def _settle_other(etx_id: int, result: GatewayResult) -> None:
-    etx = ETransaction.objects.select_for_update().get(pk=etx_id)
-    if etx.status not in gateways.FINAL:
-        gateways.record_answer(etx, result)
+def reconcile(*, pending_older_than: datetime.timedelta = gateways.ABANDONED_AFTER) -> Iterator[Resolution]:
+    """Resolve unknown e-transactions, and pending ones old enough to have been abandoned.
 
-
-def settle(etx: ETransaction, result: GatewayResult) -> None:
-    if etx.kind == TransactionKind.CHARGE:
-        gateways.settle_charge(etx.pk, result)
-    elif etx.kind == TransactionKind.REFUND:
-        settle_refund(etx.pk, result)
-    else:
-        _settle_other(etx.pk, result)
-
-
-def reconcile(*, pending_older_than: datetime.timedelta = datetime.timedelta(seconds=60)) -> Iterator[Resolution]:
-    """Resolve unknown e-transactions, and pending ones old enough to have been abandoned."""
-    cutoff = timezone.now() - pending_older_than
+    A pending call younger than ``pending_older_than`` may still be in flight in another
+    process: it is reported as skipped, with the reason, and left for a later run.
+    """
     for etx in unresolved().select_related("parent").iterator(chunk_size=200):
-        if etx.status == TransactionStatus.PENDING and etx.requested_at > cutoff:
-            continue  # possibly still in flight in another process
+        if etx.status == "pending" and not gateways.is_abandoned(etx, pending_older_than):
+            age = int(pending_older_than.total_seconds())
+            how = f"skipped: pending for less than {age} s, possibly still in flight"
+            yield Resolution(etx.pk, etx.kind, etx.status, how, resolved=False)
+            continue
         result = gateways.gateway().lookup(idempotency_key=etx.idempotency_key)
-        resent = result is None
+        how = "looked up"
         if result is None:
-            result = _resend(etx)
-        settle(etx, result)
-        yield Resolution(etx.pk, etx.kind, ETransaction.objects.get(pk=etx.pk).status, resent)
+            result, how = _resend(etx), "sent again"
+        SETTLERS[etx.kind](etx.pk, result)
+        yield Resolution(etx.pk, etx.kind, ETransaction.objects.get(pk=etx.pk).status, how)

@@ -8,6 +8,7 @@ settle with the same idempotency key, and money moves at most once.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,25 @@ from receivables.documents.models import Document, PaymentMethod
 from receivables.gateways.models import ETransaction, TransactionKind, TransactionStatus
 from receivables.gateways.protocol import GatewayResult, GatewayTimeout, PaymentGateway
 from receivables.money import Money
+from receivables.rules import transitions
+from receivables.rules.transitions import TransitionRefused
 
 FINAL = (TransactionStatus.SUCCEEDED, TransactionStatus.DECLINED)
+# A call recorded but unanswered for this long was abandoned by a process that died: nothing can
+# still be waiting for its answer, so it is sent again with its key (which moves money at most once).
+ABANDONED_AFTER = datetime.timedelta(seconds=60)
+# The gateways' idempotency keys hold 100 characters; a longer client key is represented by its digest.
+KEY_LENGTH = 100
+
+
+def is_abandoned(etx: ETransaction, older_than: datetime.timedelta = ABANDONED_AFTER) -> bool:
+    return etx.status == TransactionStatus.PENDING and etx.requested_at <= timezone.now() - older_than
+
+
+def derived_key(scope: str, client_key: str) -> str:
+    """A gateway key for a client's Idempotency-Key: the same key always gives the same call."""
+    key = f"{scope}-{client_key}"
+    return key if len(key) <= KEY_LENGTH else f"{scope}-sha256-{hashlib.sha256(client_key.encode()).hexdigest()}"
 
 
 @cache
@@ -138,9 +156,16 @@ def open_charges(requests: list[GatewayCall]) -> dict[str, ETransaction]:
 
 
 def record_answer(etx: ETransaction, result: GatewayResult, *, document: Document | None = None) -> None:
-    """Store the gateway's answer on a locked e-transaction (and the document it made, in the same write)."""
+    """Store the gateway's answer on a locked e-transaction (and the document it made, in the same write).
+
+    The status moves by ``rules.transitions.E_TRANSACTION``: a final answer is never overwritten.
+    """
+    try:
+        status = transitions.E_TRANSACTION.next(etx.status, transitions.OUTCOME_ACTIONS[result.status])
+    except TransitionRefused as refused:
+        raise Conflict(refused.code, str(refused), "transaction") from None
     answer = {
-        "status": result.status,
+        "status": status,
         "reference": result.reference or etx.reference,
         "decline_reason": result.reason[:200] if result.status == "declined" else "",
         "answer": result.raw or {"status": result.status, "reason": result.reason},

@@ -83,16 +83,19 @@ class DecisionIn(StrictIn):
 
 
 @router.post("/refunds/{refund_id}/approve", response={200: DocumentOut, **ERRORS})
+@idempotent
 def approve_refund(request: HttpRequest, refund_id: int, body: DecisionIn) -> dict:
     return document_out(services.approve_refund(refund_id, user=request.user, comment=body.comment))
 
 
 @router.post("/refunds/{refund_id}/reject", response={200: DocumentOut, **ERRORS})
+@idempotent
 def reject_refund(request: HttpRequest, refund_id: int, body: DecisionIn) -> dict:
     return document_out(services.reject_refund(refund_id, user=request.user, comment=body.comment))
 
 
 @router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut, **ERRORS})
+@idempotent
 def cancel_refund(request: HttpRequest, refund_id: int) -> dict:
     return document_out(services.cancel_refund(refund_id, user=request.user))
 

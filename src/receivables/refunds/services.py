@@ -1,17 +1,17 @@
-"""Refund lifecycle: hold → processing → refunded / failed; hold or failed → cancelled.
+"""Refund lifecycle (``rules.transitions.REFUND``): hold → processing → refunded / failed; hold or failed → cancelled.
 
 A refund is allocated against its source the moment it is created, so the source's O/S drops
 at once and no second refund can spend the same money while this one waits. Card refunds
 go through the gateway in three steps: mark ``processing`` and record the e-transaction
-(committed), call the gateway outside any transaction, then settle the answer.
+(committed), call the gateway outside any transaction, then settle the answer. A bank refund
+is paid by transfer from its bank account; a refund with neither a card charge nor a bank
+account cannot be paid.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,11 +26,11 @@ from receivables.gateways.protocol import GatewayResult
 from receivables.gateways.selectors import RESERVING
 from receivables.ledger import services as ledger
 from receivables.money import Money
-from receivables.refunds.models import Decision, RefundApproval
-from receivables.rules import approval, posting
+from receivables.refunds import approvals
+from receivables.rules import posting, transitions
 
 
-def _lock_refund(refund_id: int) -> tuple[Customer, Document]:
+def lock_refund(refund_id: int) -> tuple[Customer, Document]:
     customer, refund = documents.lock_with_customer(refund_id, "id", kind="refund")
     if refund.type != DocumentType.REFUND:
         raise NotFound("refund", refund_id, "id")
@@ -135,15 +135,11 @@ def create_refund(
 @transaction.atomic
 def set_transaction(refund_id: int, transaction_id: int | None, *, user: object = None) -> Document:
     """Choose (or clear) the previous e-transaction of a held refund."""
-    customer, refund = _lock_refund(refund_id)
-    if refund.status != Status.HOLD:
-        raise Conflict("refund_not_on_hold", f"the refund is {refund.status}; only a held refund can change", "status")
+    customer, refund = lock_refund(refund_id)
+    documents.next_status(refund, "edit")
     amount = Money(refund.total_minor, refund.currency)
     charge = _lock_charge(transaction_id, customer, amount, refund) if transaction_id is not None else None
-    before = documents.audited(refund)
-    Document.objects.filter(pk=refund.pk).update(previous_transaction=charge)
-    refund.previous_transaction = charge
-    audit.record("refund.update", refund, before=before, after=documents.audited(refund), user=user)
+    documents.change_status(refund, "edit", user=user, event="refund.update", previous_transaction=charge)
     return refund
 
 
@@ -153,7 +149,7 @@ def process_refund(refund_id: int, *, user: object = None) -> Document:
     if etx is None:
         return refund
     if etx.status in gateways.FINAL:
-        return _settle_and_reload(etx, None, user)
+        return Document.objects.get(pk=refund.pk)
     charge = etx.parent
     assert charge is not None
     amount = Money(etx.amount_minor, etx.currency)
@@ -162,38 +158,36 @@ def process_refund(refund_id: int, *, user: object = None) -> Document:
             amount=amount, charge_reference=charge.reference, idempotency_key=etx.idempotency_key
         )
     )
-    return _settle_and_reload(etx, result, user)
+    settle_refund(etx.pk, result, user=user)
+    return Document.objects.get(pk=refund.pk)
 
 
-def _settle_and_reload(etx: ETransaction, result: GatewayResult | None, user: object) -> Document:
-    assert etx.document_id is not None, "a refund's e-transaction belongs to the refund"
-    if result is not None:
-        settle_refund(etx.pk, result, user=user)
-    return Document.objects.get(pk=etx.document_id)
+def _in_flight(refund: Document) -> ETransaction:
+    """The gateway call of a processing refund, if its answer was lost or its caller died: send it again."""
+    last = refund.transactions.filter(kind=TransactionKind.REFUND).order_by("-id").first()
+    if last is None or not (last.status == TransactionStatus.UNKNOWN or gateways.is_abandoned(last)):
+        raise Conflict("refund_in_progress", "the refund is already being processed", "status")
+    documents.next_status(refund, "resend")
+    return last
 
 
 @transaction.atomic
 def _start_processing(refund_id: int, user: object) -> tuple[Document, ETransaction | None]:
-    """Move the refund to ``processing`` and record the gateway call about to be made.
+    """Move the refund on and record the gateway call about to be made.
 
     Returns the e-transaction to send, or None when the refund was paid by bank transfer.
-    A refund whose last call timed out is sent again with the same key.
     """
-    customer, refund = _lock_refund(refund_id)
-    in_flight = refund.transactions.filter(kind=TransactionKind.REFUND).order_by("-id").first()
+    customer, refund = lock_refund(refund_id)
     if refund.status == Status.PROCESSING:
-        if in_flight is not None and in_flight.status == TransactionStatus.UNKNOWN:
-            return refund, in_flight
-        raise Conflict("refund_in_progress", "the refund is already being processed", "status")
-    if refund.status not in (Status.HOLD, Status.FAILED):
-        raise Conflict("refund_not_processable", f"the refund is {refund.status}", "status")
-    _check_second_person(refund, user)
-    if refund.previous_transaction_id is None:
-        if refund.standalone:
-            raise Conflict("transaction_required", "choose the previous e-transaction first", "transaction")
-        _mark_paid(customer, refund, documents.cash_ledger_code(refund.bank_account), user)
+        return refund, _in_flight(refund)
+    by_card = refund.previous_transaction_id is not None
+    documents.next_status(refund, "send" if by_card else "pay_by_transfer")
+    approvals.check_second_person(refund, user)
+    if not by_card:
+        _pay_by_transfer(refund, user)
         return refund, None
     amount = Money(refund.total_minor, refund.currency)
+    assert refund.previous_transaction_id is not None
     charge = _lock_charge(refund.previous_transaction_id, customer, amount, refund)
     declined_before = refund.transactions.filter(kind=TransactionKind.REFUND, status=TransactionStatus.DECLINED).count()
     etx = gateways.open_transaction(
@@ -205,88 +199,44 @@ def _start_processing(refund_id: int, user: object) -> tuple[Document, ETransact
         parent=charge,
         document=refund,
     )
-    _set_status(refund, Status.PROCESSING, user=user, failure_reason="")
+    documents.change_status(refund, "send", user=user, failure_reason="")
     return refund, etx
 
 
-def _set_status(refund: Document, status: str, *, user: object, comment: str = "", **fields: object) -> None:
-    before = documents.audited(refund)
-    Document.objects.filter(pk=refund.pk).update(status=status, **fields)
-    refund.status = status
-    for name, value in fields.items():
-        setattr(refund, name, value)
-    audit.record(f"refund.{status}", refund, before=before, after=documents.audited(refund), user=user, comment=comment)
+def _pay_by_transfer(refund: Document, user: object) -> None:
+    """Staff confirm the transfer was sent from the refund's bank account."""
+    if refund.standalone or refund.bank_account_id is None:
+        raise Conflict(
+            "transaction_required", "choose the previous e-transaction first (the card to refund)", "transaction"
+        )
+    _mark_paid(refund, "pay_by_transfer", documents.cash_ledger_code(refund.bank_account), user)
 
 
-def _mark_paid(customer: Customer, refund: Document, cash_account: str, user: object) -> None:
-    amount = Money(refund.total_minor, refund.currency)
-    _set_status(
-        refund,
-        Status.REFUNDED,
-        user=user,
-        processed_at=timezone.now(),
-        processed_by=audit.person(user),
-        failure_reason="",
+def _mark_paid(refund: Document, action: str, cash_account: str, user: object) -> None:
+    documents.change_status(
+        refund, action, user=user, processed_at=timezone.now(), processed_by=audit.person(user), failure_reason=""
     )
+    amount = Money(refund.total_minor, refund.currency)
     ledger.post(inputs.date(None), f"{refund.number} paid", posting.refund_paid(amount, cash_account), refund.pk)
-
-
-def needs_approval(refund: Document) -> bool:
-    thresholds = approval.parse_thresholds(settings.REFUND_APPROVAL_THRESHOLD)
-    return approval.needs_second_person(Money(refund.total_minor, refund.currency), thresholds)
-
-
-def _approved_by_another(refund: Document) -> bool:
-    decisions = RefundApproval.objects.filter(refund=refund)
-    if refund.created_by_id is not None:
-        decisions = decisions.exclude(user_id=refund.created_by_id)
-    latest = decisions.order_by("-id").first()
-    return latest is not None and latest.decision == Decision.APPROVED
-
-
-def _check_second_person(refund: Document, user: object) -> None:
-    """Above the threshold the creator may not pay their own refund; processing by another approves it."""
-    if not needs_approval(refund) or _approved_by_another(refund):
-        return
-    staff = audit.person(user)
-    if staff is not None and staff.pk == refund.created_by_id:
-        raise ReceivablesError(
-            "approval_required", "another approver must approve or process a refund you created", "status"
-        )
-    if staff is not None:
-        _decide(refund, staff, Decision.APPROVED, "approved by processing")
-
-
-def _decide(refund: Document, user: User, decision: str, comment: str) -> None:
-    RefundApproval.objects.create(refund=refund, user=user, decision=decision, comment=comment)
-    audit.record(f"refund.{decision}", refund, before=None, after={"decision": decision}, user=user, comment=comment)
-
-
-def _lock_for_decision(refund_id: int, user: object) -> tuple[Customer, Document, User]:
-    customer, refund = _lock_refund(refund_id)
-    if refund.status not in (Status.HOLD, Status.FAILED):
-        raise Conflict("refund_not_pending", f"the refund is {refund.status}", "status")
-    staff = audit.person(user)
-    if staff is None or staff.pk == refund.created_by_id:
-        raise ReceivablesError(
-            "self_approval", "a refund is approved or rejected by someone other than its creator", "status"
-        )
-    return customer, refund, staff
 
 
 @transaction.atomic
 def approve_refund(refund_id: int, *, user: object, comment: str = "") -> Document:
-    _, refund, staff = _lock_for_decision(refund_id, user)
-    _decide(refund, staff, Decision.APPROVED, inputs.text(comment, "comment", max_length=500, required=False))
+    _, refund = lock_refund(refund_id)
+    documents.next_status(refund, "approve")
+    staff = approvals.decider(refund, user)
+    approvals.decide(refund, staff, "approve", inputs.text(comment, "comment", max_length=500, required=False))
     return refund
 
 
 @transaction.atomic
 def reject_refund(refund_id: int, *, user: object, comment: str) -> Document:
     """Reject and cancel: the reservation returns to the source."""
-    customer, refund, staff = _lock_for_decision(refund_id, user)
-    _decide(refund, staff, Decision.REJECTED, inputs.text(comment, "comment", max_length=500))
-    _withdraw_refund(customer, refund, user)
+    customer, refund = lock_refund(refund_id)
+    documents.next_status(refund, "reject")
+    staff = approvals.decider(refund, user)
+    approvals.decide(refund, staff, "reject", inputs.text(comment, "comment", max_length=500))
+    withdraw_refund(customer, refund, "reject", user)
     return refund
 
 
@@ -295,33 +245,33 @@ def settle_refund(etx_id: int, result: GatewayResult, *, user: object = None) ->
     """Apply the gateway's answer to a refund's e-transaction, once."""
     etx = ETransaction.objects.get(pk=etx_id)
     assert etx.document_id is not None
-    customer, refund = _lock_refund(etx.document_id)
+    _, refund = lock_refund(etx.document_id)
     etx = ETransaction.objects.select_for_update().get(pk=etx_id)
     if etx.status in gateways.FINAL:
         return refund
     gateways.record_answer(etx, result)
+    action = transitions.OUTCOME_ACTIONS[result.status]
     if result.status == "succeeded":
-        _mark_paid(customer, refund, posting.CARD_GATEWAY_CLEARING, user)
+        _mark_paid(refund, action, posting.CARD_GATEWAY_CLEARING, user)
     elif result.status == "declined":
-        _set_status(refund, Status.FAILED, user=user, failure_reason=result.reason[:200] or "declined")
+        documents.change_status(refund, action, user=user, failure_reason=result.reason[:200] or "declined")
     else:
-        _set_status(refund, Status.PROCESSING, user=user, failure_reason=f"outcome unknown: {result.reason}"[:200])
+        documents.change_status(refund, action, user=user, failure_reason=f"outcome unknown: {result.reason}"[:200])
     return refund
 
 
 @transaction.atomic
 def cancel_refund(refund_id: int, *, user: object = None) -> Document:
     """Cancel a held or failed refund: its reservation returns to the source, its entry is reversed."""
-    customer, refund = _lock_refund(refund_id)
-    if refund.status not in (Status.HOLD, Status.FAILED):
-        raise Conflict("refund_not_cancellable", f"the refund is {refund.status}", "status")
-    _withdraw_refund(customer, refund, user)
+    customer, refund = lock_refund(refund_id)
+    withdraw_refund(customer, refund, "cancel", user)
     return refund
 
 
-def _withdraw_refund(customer: Customer, refund: Document, user: object) -> None:
+def withdraw_refund(customer: Customer, refund: Document, action: str, user: object) -> None:
+    documents.next_status(refund, action)
     reservation = Allocation.objects.filter(target=refund, reversal_of__isnull=True, reversed_by__isnull=True).first()
     if reservation is not None:
         documents.undo_allocation(reservation, user=user)
         refund.refresh_from_db()
-    documents.withdraw(customer, refund, f"{refund.number} cancelled", user=user)
+    documents.withdraw(customer, refund, action, user=user)

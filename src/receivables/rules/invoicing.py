@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from receivables.money import Money, allocate
+from receivables.money import Money
 
 HUNDRED = Decimal(100)
 
@@ -47,8 +47,9 @@ def document_amounts(lines: list[LineAmounts], currency: str) -> DocumentAmounts
 
 
 def split_gross(gross: Money, tax_rate: Decimal) -> DocumentAmounts:
-    """Split a tax-inclusive gross amount so that net + tax is exactly the gross."""
-    if tax_rate == 0:
-        return DocumentAmounts(net=gross, tax=Money.zero(gross.currency))
-    net_part, tax_part = allocate(gross, [HUNDRED, tax_rate])
-    return DocumentAmounts(net=net_part, tax=tax_part)
+    """Split a tax-inclusive gross amount: tax = gross × rate ÷ (100 + rate), half-up; net = gross − tax.
+
+    The tax is the part rounded (as on an invoice line), so net + tax is exactly the gross.
+    """
+    tax = Money.from_decimal(gross.amount * tax_rate / (HUNDRED + tax_rate), gross.currency)
+    return DocumentAmounts(net=gross - tax, tax=tax)

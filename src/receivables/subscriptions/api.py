@@ -5,10 +5,12 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from receivables.core import inputs
+from receivables.core.idempotency import client_key, idempotent
 from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
 from receivables.customers.selectors import get_customer
 from receivables.documents.api import DocumentOut, document_out
 from receivables.documents.selectors import money
+from receivables.gateways.services import derived_key
 from receivables.subscriptions import selectors, services
 from receivables.subscriptions.models import Order, Plan, Subscription
 
@@ -225,9 +227,19 @@ class SubscriptionIn(StrictIn):
 
 
 @router.post("/subscriptions", response={201: SubscribeOut, **ERRORS})
+@idempotent(atomic=False)  # charges the card; a retry finds the subscription its key made
 def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
     start = inputs.date(body.start, "start") if body.start else None
-    result = services.subscribe(body.customer, body.plan, body.period, body.card_token, start=start, user=request.user)
+    key = client_key(request)
+    result = services.subscribe(
+        body.customer,
+        body.plan,
+        body.period,
+        body.card_token,
+        start=start,
+        idempotency_key=derived_key(f"subscribe-{request.user.pk}", key) if key else None,
+        user=request.user,
+    )
     order = selectors.get_order(result.order.pk)
     return Status(
         201,
@@ -300,6 +312,7 @@ class CancelOut(Schema):
 
 
 @router.post("/subscriptions/{subscription_id}/cancel", response={200: CancelOut, **ERRORS})
+@idempotent
 def cancel(request: HttpRequest, subscription_id: int, body: CancelIn) -> dict:
     subscription = selectors.get_subscription(subscription_id)
     order = services.cancel(

@@ -91,6 +91,9 @@ class Subscription(models.Model):
     # The day the current period ends on, which is the next period's first day.
     current_period_end = models.DateField()
     cancelled_on = models.DateField(null=True, blank=True)
+    # The key of the request that made it (from Idempotency-Key): a retry finds it instead of
+    # subscribing, and charging, a second time.
+    request_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -112,6 +115,8 @@ class OrderKind(models.TextChoices):
 class OrderStatus(models.TextChoices):
     WAITING_FOR_PAYMENT = "waiting_for_payment"
     COMPLETED = "completed"
+    # The subscription was cancelled while the order still waited for its payment.
+    CANCELLED = "cancelled"
 
 
 class Order(models.Model):

@@ -1,29 +1,14 @@
-"""Reads of plans, subscriptions and orders shared by the API, the screens and the checks."""
+"""Reads of plans, subscriptions and orders shared by the API and the screens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from receivables.core import inputs
 from receivables.core.errors import NotFound
 from receivables.customers.models import Customer
 from receivables.documents.models import Document
-from receivables.subscriptions.models import Order, OrderStatus, Plan, Subscription, SubscriptionStatus
-
-
-def active_periods_are_paid() -> Iterator[str]:
-    """Every active subscription's current period has a completed (paid) sales or renewal order."""
-    paid = Order.objects.filter(
-        subscription=OuterRef("pk"),
-        period_start=OuterRef("current_period_start"),
-        status=OrderStatus.COMPLETED,
-        kind__in=["sales", "renewal"],
-    )
-    unpaid = Subscription.objects.filter(status=SubscriptionStatus.ACTIVE).exclude(Exists(paid))
-    for pk, start in unpaid.values_list("pk", "current_period_start")[:50]:
-        yield f"subscription {pk} is active but its period from {start} has no paid order"
+from receivables.subscriptions.models import Order, Plan, Subscription
 
 
 def get_plan(plan_id: object, field: str = "id") -> Plan:

@@ -16,7 +16,7 @@ from receivables.core.errors import ReceivablesError
 from receivables.documents import selectors as documents
 from receivables.documents.models import Document, DocumentType, Status
 from receivables.gateways import selectors as gateways
-from receivables.refunds import selectors, services
+from receivables.refunds import approvals, selectors, services
 
 
 @staff_view()
@@ -24,7 +24,7 @@ def held_refunds(request: HttpRequest) -> HttpResponse:
     staff = selectors.approvers()
     rows = []
     for refund in selectors.held_refunds()[:500]:
-        second_person = services.needs_approval(refund)
+        second_person = approvals.needs_approval(refund)
         approvers = selectors.approvers_for(refund, staff, second_person=second_person)
         rows.append({"refund": refund, "second_person": second_person, "approvers": approvers})
     return render(request, "backoffice/refunds/held.html", {"rows": rows})

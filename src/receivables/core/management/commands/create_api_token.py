@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from receivables.core.roles import ROLES, assign_role
+from receivables.core.roles import ROLES, assign_role, is_service_account
 from receivables.core.tokens import create_token
 
 
@@ -13,6 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True)
         parser.add_argument("--role", choices=ROLES, default=None)
         parser.add_argument("--expires-in-days", type=int, default=None)
+        parser.add_argument(
+            "--service-account",
+            action="store_true",
+            help="a new user is a service account (an integration): never the second person of a refund",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         with transaction.atomic():
@@ -21,6 +26,7 @@ class Command(BaseCommand):
                 user.set_unusable_password()
                 user.save()
             if options["role"] or created:
-                assign_role(user, str(options["role"] or "clerk"))
+                service = bool(options["service_account"]) if created else is_service_account(user)
+                assign_role(user, str(options["role"] or "clerk"), service_account=service)
             token = create_token(user, expires_in_days=options["expires_in_days"])  # type: ignore[arg-type]
         self.stdout.write(token)

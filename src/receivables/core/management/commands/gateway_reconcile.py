@@ -1,8 +1,9 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from receivables.gateways.reconcile import reconcile
+from receivables.gateways.services import ABANDONED_AFTER
 
 
 class Command(BaseCommand):
@@ -12,17 +13,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--pending-older-than",
             type=int,
-            default=60,
+            default=int(ABANDONED_AFTER.total_seconds()),
             metavar="SECONDS",
-            help="also resolve calls recorded but unanswered for this long (a crashed process)",
+            help="also resolve calls recorded but unanswered for this long (a crashed process); default %(default)s",
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        age = datetime.timedelta(seconds=int(options["pending_older_than"]))  # type: ignore[call-overload]
+        seconds = int(options["pending_older_than"])  # type: ignore[call-overload]
+        if seconds < 0:
+            raise CommandError("--pending-older-than must be zero or more seconds")
         counts: dict[str, int] = {}
-        for resolution in reconcile(pending_older_than=age):
+        skipped = 0
+        for resolution in reconcile(pending_older_than=datetime.timedelta(seconds=seconds)):
+            self.stdout.write(
+                f"ETX-{resolution.transaction_id} {resolution.kind}: {resolution.status} ({resolution.how})"
+            )
+            if not resolution.resolved:
+                skipped += 1
+                continue
             counts[resolution.status] = counts.get(resolution.status, 0) + 1
-            how = "sent again" if resolution.resent else "looked up"
-            self.stdout.write(f"ETX-{resolution.transaction_id} {resolution.kind}: {resolution.status} ({how})")
-        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to resolve"
-        self.stdout.write(f"reconciled: {summary}")
+        resolved = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+        self.stdout.write(f"reconciled: {resolved}; skipped: {skipped}")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from receivables.ledger.selectors import verify
+from receivables.core.checks import verify
 
 
 class Command(BaseCommand):

@@ -50,6 +50,7 @@ def _merge(day: object, parts: list[BillRunSummary]) -> BillRunSummary:
         total.unpaid += part.unpaid
         total.resumed += part.resumed
         total.failed += part.failed
+        total.behind += part.behind
     return total
 
 
@@ -83,6 +84,13 @@ class Command(BaseCommand):
         )
         for failure in summary.failed[:50]:
             self.stdout.write(f"  - {failure}")
+        if summary.behind:
+            self.stdout.write(
+                f"{len(summary.behind)} subscription(s) are more than one period behind: one period was renewed "
+                "now; decide whether to renew the rest (each later run renews one more) or to cancel"
+            )
+            for behind in summary.behind[:50]:
+                self.stdout.write(f"  - {behind}")
         if summary.failed:
             raise CommandError(f"{len(summary.failed)} subscription(s) could not be renewed", returncode=1)
 
