@@ -69,6 +69,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("GET", "/api-tokens"): ADMIN,
     ("POST", "/api-tokens"): ADMIN,
     ("POST", "/api-tokens/{prefix}/revoke"): ADMIN,
+    ("POST", "/users/{username}/unlock"): ADMIN,
 }
 
 _ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")

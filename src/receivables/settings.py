@@ -74,10 +74,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: five failures for one username from one address lock it for 15 minutes.
+# Login throttling: five failures for one username (from anywhere) lock the username, and five
+# from one client address lock the address, each for 15 minutes; an admin may unlock a user
+# (POST /api/v1/users/{username}/unlock). The address is the real client's behind our proxy.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "receivables.core.request_context.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
@@ -153,7 +156,8 @@ CSRF_COOKIE_SECURE = PRODUCTION
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31_536_000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-if os.environ.get("RECEIVABLES_BEHIND_TLS_PROXY"):
+RECEIVABLES_BEHIND_TLS_PROXY = _flag("RECEIVABLES_BEHIND_TLS_PROXY")
+if RECEIVABLES_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # No inline scripts or styles anywhere; the API's interactive docs page loads Swagger UI
 # from its CDN, so it alone is left out.

@@ -22,7 +22,6 @@ pytestmark = [needs_postgres_server, pytest.mark.slow]
 CUSTOMERS = 8
 SPLIT = ("4.00", "6.00")  # two refunds against each £10 card charge
 RETRYABLE = {"hold", "failed"}
-STALE_CLAIM_SECONDS = 3
 
 
 def _setup(http: Http) -> list[dict[str, Any]]:
@@ -100,7 +99,6 @@ def test_sigkill_while_card_refunds_are_processed(tmp_path: Path) -> None:
             RECEIVABLES_GATEWAY="tests.faults.slow_gateway.SlowSandbox",
             FAULT_REFUND_DELAY_BEFORE_MS="300",
             FAULT_REFUND_DELAY_AFTER_MS="300",
-            RECEIVABLES_IDEMPOTENCY_STALE_SECONDS=str(STALE_CLAIM_SECONDS),
         )
         try:
             server.start()
@@ -118,7 +116,6 @@ def test_sigkill_while_card_refunds_are_processed(tmp_path: Path) -> None:
             after_reconcile = Counter(status for (status, _, _) in _refund_states(url).elements())
             assert set(after_reconcile) <= {"refunded"} | RETRYABLE, after_reconcile
 
-            time.sleep(STALE_CLAIM_SECONDS)  # claims left by the killed requests are now abandoned
             http = server.start().client(checker)
             _retry_until_refunded(http, url, refunds)
         finally:
@@ -170,3 +167,54 @@ def _assert_paid_once(url: str, refunds: list[dict[str, Any]]) -> None:
     assert over == []
     balances = _rows(url, "SELECT DISTINCT balance_minor FROM customers_customer")
     assert balances == [(0,)], "a £10 payment refunded £4 + £6 leaves every customer at £0"
+
+
+def test_sigkill_while_a_card_is_charged_then_the_retry_with_its_key_pays_once(tmp_path: Path) -> None:
+    """The server dies after the gateway took the money and before the payment was recorded.
+
+    The client's retry with the same Idempotency-Key is answered at once with the one payment (no
+    409 for minutes, no reason to retry without a key), and reconcile finds nothing left to do.
+    """
+    with scratch_database("fault_charge") as url:
+        token = api_token(url, "fault-clerk")
+        server = Server(
+            url,
+            tmp_path / "server.log",
+            RECEIVABLES_GATEWAY="tests.faults.slow_gateway.SlowSandbox",
+            FAULT_CHARGE_DELAY_AFTER_MS="3000",
+        )
+        try:
+            http = server.start().client(token)
+            customer = http.post("/customers", {"name": "Kate Kill", "currency": "GBP"}).body["id"]
+            body = {"customer": customer, "amount": "25.00", "method": "card", "card_token": "tok_visa"}
+            headers = {"Idempotency-Key": "pay-kate-1"}
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                first = pool.submit(lambda: _post_or_error(http, body, headers))
+                deadline = time.monotonic() + 20
+                while not _rows(url, "SELECT 1 FROM gateways_sandboxoperation WHERE kind = 'charge'"):
+                    assert time.monotonic() < deadline, "the charge never reached the gateway"
+                    time.sleep(0.05)
+                server.kill()  # the gateway has charged; our answer is lost with the server
+                assert first.result(timeout=30) == "died"
+            assert _rows(url, "SELECT count(*) FROM documents_document WHERE type = 'payment'") == [(0,)]
+
+            http = server.start().client(token)
+            retried = http.post("/payments", body, headers=headers)
+            repeated = http.post("/payments", body, headers=headers)
+        finally:
+            server.kill()
+
+        assert retried.status == 201, retried.body
+        assert (repeated.status, repeated.body["id"]) == (201, retried.body["id"])
+        reconciled = run_cli(url, "gateway", "reconcile", "--pending-older-than", "0")
+        assert reconciled.strip().splitlines()[-1] == "reconciled: none; skipped: 0"
+        assert _rows(url, "SELECT count(*) FROM documents_document WHERE type = 'payment'") == [(1,)]
+        assert _rows(url, "SELECT count(*) FROM gateways_sandboxoperation WHERE kind = 'charge'") == [(1,)]
+        assert "all invariants hold" in run_cli(url, "ledger", "verify")
+
+
+def _post_or_error(http: Http, body: dict[str, Any], headers: dict[str, str]) -> Any:
+    try:
+        return http.post("/payments", body, headers=headers).status
+    except OSError:
+        return "died"

@@ -272,6 +272,23 @@ def test_pdfs_download(staff: Client, story: dict[str, Any]) -> None:
         assert response.content.startswith(b"%PDF")
 
 
+def test_a_pdf_asked_for_while_another_is_made_is_refused_with_retry_after(
+    staff: Client, story: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PDFs are made one at a time per server process, so a dozen at once cannot take every core."""
+    pytest.importorskip("weasyprint")
+    from receivables.backoffice.views import documents as document_views
+
+    monkeypatch.setattr(document_views, "WAIT_FOR_RENDERING_SECONDS", 0.05)
+    assert document_views._RENDERING.acquire(timeout=1)  # another viewer's PDF is being made
+    try:
+        busy = staff.get(f"/customers/{story['customer'].pk}/statement.pdf")
+    finally:
+        document_views._RENDERING.release()
+    assert (busy.status_code, busy["Retry-After"]) == (503, "10")
+    assert staff.get(f"/customers/{story['customer'].pk}/statement.pdf").status_code == 200
+
+
 def test_statement_range_errors_are_shown(staff: Client, story: dict[str, Any]) -> None:
     c = story["customer"].pk
     bad = staff.get(f"/customers/{c}/accounts/?from=2026-02-30")

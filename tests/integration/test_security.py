@@ -34,11 +34,35 @@ def test_logins_are_locked_out_after_repeated_failures(db: None, settings: Any) 
     locked = client.post("/login/", {"username": "bob", "password": "correct-horse-battery"})
     assert locked.status_code == 429
     assert "_auth_user_id" not in client.session
-    other_user = make_user("carol", "clerk")
-    assert (
-        client.post("/login/", {"username": other_user.username, "password": "correct-horse-battery"}).status_code
-        == 302
+
+
+def _login(username: str, password: str, address: str) -> int:
+    """A login through the TLS proxy, from ``address`` (the proxy appends it to X-Forwarded-For)."""
+    forged_and_real = f"203.0.113.99, {address}"  # whatever the client claims comes first
+    return (
+        Client(HTTP_X_FORWARDED_FOR=forged_and_real)
+        .post("/login/", {"username": username, "password": password})
+        .status_code
     )
+
+
+def test_behind_the_proxy_usernames_and_client_addresses_are_locked_separately(api: ApiClient, settings: Any) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.RECEIVABLES_BEHIND_TLS_PROXY = True
+    make_user("bob", "clerk")
+    make_user("carol", "clerk")
+    for _ in range(3):
+        _login("bob", "wrong", "198.51.100.7")  # an attacker guessing bob's password
+
+    # The username is locked wherever bob is, and the attacker's address for everyone...
+    assert _login("bob", "correct-horse-battery", "192.0.2.10") == 429
+    assert _login("carol", "correct-horse-battery", "198.51.100.7") == 429
+    # ...but not the proxy's: carol, from her own address behind the same proxy, logs in.
+    assert _login("carol", "correct-horse-battery", "192.0.2.20") == 302
+
+    unlocked = api.post("/users/bob/unlock")
+    assert unlocked.status == 200 and unlocked.body["username"] == "bob"
+    assert _login("bob", "correct-horse-battery", "192.0.2.10") == 302
 
 
 def test_pages_carry_security_headers_and_a_csp_without_inline_code(db: None) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+from axes import utils as axes_utils
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from receivables.core import audit, tokens
+from receivables.core import audit, spreadsheets, tokens
 from receivables.core.errors import NotFound
 from receivables.core.models import ApiToken, AuditEntry
 from receivables.core.schemas import ERRORS, StrictIn
@@ -23,6 +24,8 @@ class AuditOut(Schema):
     at: str
     actor: str
     via: str
+    # Who minted the API token the change came through (an admin, for a service account's token).
+    minted_by: str | None
     request_id: str
     client_address: str
     action: str
@@ -43,6 +46,7 @@ def audit_out(entry: AuditEntry) -> dict:
         "at": entry.at.isoformat(),
         "actor": entry.actor_name,
         "via": entry.via,
+        "minted_by": entry.minted_by.get_username() if entry.minted_by else None,
         "request_id": entry.request_id,
         "client_address": entry.client_address,
         "action": entry.action,
@@ -58,7 +62,7 @@ def _entries(object_ref: str, limit: int) -> list[AuditEntry]:
     if object_ref:
         object_type, _, object_id = object_ref.partition(":")
         return list(audit.entries_for(object_type, object_id)[:limit])
-    return list(AuditEntry.objects.order_by("-id")[:limit])
+    return list(AuditEntry.objects.select_related("minted_by").order_by("-id")[:limit])
 
 
 @router.get("/audit", response={200: AuditList, **ERRORS})
@@ -83,8 +87,8 @@ def audit_csv(
     writer.writerow(columns)
     for entry in _entries(object, limit):
         row = audit_out(entry)
-        writer.writerow([row[c] for c in columns])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv")
+        writer.writerow([spreadsheets.cell(row[c]) for c in columns])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit.csv"'
     return response
 
@@ -153,3 +157,19 @@ def revoke_token(request: HttpRequest, prefix: str) -> dict:
     if not tokens.revoke(prefix):
         raise NotFound("api_token", prefix, "prefix")
     return token_out(ApiToken.objects.select_related("user").get(prefix=prefix))
+
+
+class UnlockOut(Schema):
+    username: str
+    attempts_cleared: int
+
+
+@router.post("/users/{username}/unlock", response={200: UnlockOut, **ERRORS})
+def unlock_user(request: HttpRequest, username: str) -> dict:
+    """Lift a login lockout of a username (its failed attempts are forgotten), on the audit trail."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFound("user", username, "username")
+    cleared = axes_utils.reset(username=username)
+    audit.record("user.unlock", user, before=None, after={"attempts_cleared": cleared}, label=username)
+    return {"username": username, "attempts_cleared": cleared}

@@ -113,4 +113,4 @@ def changed_fields(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
 
 
 def entries_for(object_type: str, object_id: str) -> QuerySet[AuditEntry]:
-    return AuditEntry.objects.filter(object_type=object_type, object_id=object_id).select_related("actor")
+    return AuditEntry.objects.filter(object_type=object_type, object_id=object_id).select_related("actor", "minted_by")

@@ -76,24 +76,26 @@ def _claim(request: HttpRequest, key: str) -> IdempotencyRecord | Status:
     raise _in_progress()
 
 
-def _body_of(result: Any) -> tuple[int, Any]:
+class Provisional(Status):
+    """An answer that is not settled yet (a gateway call had no answer): sent, but never replayed,
+    so a retry with the same key runs again and settles it."""
+
+
+def _body_of(result: Any) -> tuple[int, Any, bool]:
     if isinstance(result, Status):
-        return result.status_code, result.value
-    return 200, result
+        return result.status_code, result.value, not isinstance(result, Provisional)
+    return 200, result, True
 
 
-def _refusal(refused: ReceivablesError) -> tuple[int, dict]:
-    return status_for(refused), {"error": refused.code, "detail": str(refused), "field": refused.field}
+def _refusal(refused: ReceivablesError) -> tuple[int, dict, bool]:
+    body = {"error": refused.code, "detail": str(refused), "field": refused.field}
+    return status_for(refused), body, refused.code not in NOT_FINAL
 
 
-def _is_final(status: int, body: Any) -> bool:
-    return status < 500 and not (isinstance(body, dict) and body.get("error") in NOT_FINAL)
-
-
-def _finish(claim: IdempotencyRecord, status: int, body: Any) -> None:
+def _finish(claim: IdempotencyRecord, status: int, body: Any, final: bool) -> None:
     """Store the answer if it is final and no other run of the same request stored one first."""
     unanswered = IdempotencyRecord.objects.filter(pk=claim.pk, status_code__isnull=True)
-    if not _is_final(status, body):
+    if not final or status >= 500:
         unanswered.delete()
         return
     unanswered.update(status_code=status, response_body=json.loads(json.dumps(body, default=str)))

@@ -95,6 +95,7 @@ DOCUMENT = Lifecycle(
         "withdraw": "not_on_hold",
         "pay_part": "document_not_open",
         "pay_off": "document_not_open",
+        "reopen": "document_not_open",
     },
 )
 

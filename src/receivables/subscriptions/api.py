@@ -5,7 +5,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from receivables.core import inputs
-from receivables.core.idempotency import client_key, idempotent
+from receivables.core.idempotency import Provisional, client_key, idempotent
 from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
 from receivables.customers.selectors import get_customer
 from receivables.documents.api import DocumentOut, document_out
@@ -241,7 +241,10 @@ def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
         user=request.user,
     )
     order = selectors.get_order(result.order.pk)
-    return Status(
+    # A charge still without an answer is not the last word: a retry with the key settles it.
+    unsettled = order.transaction is not None and order.transaction.status in ("pending", "unknown")
+    answer = Provisional if unsettled else Status
+    return answer(
         201,
         {
             **subscription_out(selectors.get_subscription(result.subscription.pk)),

@@ -38,7 +38,7 @@ def customer_subscriptions(customer: Customer) -> QuerySet[Subscription]:
 
 
 def get_order(order_id: object, field: str = "id") -> Order:
-    related = ("invoice", "payment", "credit_memo", "refund")
+    related = ("invoice", "payment", "credit_memo", "refund", "transaction")
     order = Order.objects.select_related(*related).filter(pk=inputs.identifier(order_id, field)).first()
     if order is None:
         raise NotFound("order", order_id, field)

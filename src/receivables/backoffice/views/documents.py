@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.contrib.staticfiles import finders
@@ -25,8 +26,13 @@ TITLES = {
     DocumentType.CREDIT_NOTE: "Credit note",
     DocumentType.REFUND: "Refund",
 }
-# A longer statement is printed range by range: one page of paper per ~40 lines.
-STATEMENT_PDF_LINES = 1000
+# A longer statement is printed range by range (about six pages of paper): rendering takes
+# about 13 ms a line, so a PDF stays within a few seconds of one core.
+STATEMENT_PDF_LINES = 250
+# One PDF at a time per server process: a dozen viewers asking at once queue here (or are told
+# to come back) instead of taking every core of the machine.
+_RENDERING = threading.BoundedSemaphore(1)
+WAIT_FOR_RENDERING_SECONDS = 20
 
 
 def pdf_response(template: str, context: dict[str, Any], filename: str) -> HttpResponse:
@@ -35,7 +41,15 @@ def pdf_response(template: str, context: dict[str, Any], filename: str) -> HttpR
 
     html = render_to_string(template, {**context, "for_pdf": True})
     stylesheet = CSS(filename=finders.find("backoffice/print.css"))
-    response = HttpResponse(HTML(string=html).write_pdf(stylesheets=[stylesheet]), content_type="application/pdf")
+    if not _RENDERING.acquire(timeout=WAIT_FOR_RENDERING_SECONDS):
+        busy = HttpResponse("Other PDFs are being made; try again in a moment.", status=503, content_type="text/plain")
+        busy["Retry-After"] = "10"
+        return busy
+    try:
+        pdf = HTML(string=html).write_pdf(stylesheets=[stylesheet])
+    finally:
+        _RENDERING.release()
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
