@@ -16,6 +16,7 @@ from receivables.customers.selectors import bank_accounts, get_bank_account, get
 from receivables.documents import selectors
 from receivables.documents.models import CREDITS, Document, Status
 from receivables.money import Money
+from receivables.refunds import services as refunds
 
 FIELDS = ("source", "bank_account", "amount")
 
@@ -39,8 +40,6 @@ def _choice(customer: Customer, post: QueryDict) -> tuple[Document, BankAccount,
 
 
 def _create(source: Document, bank: BankAccount, amount: Money, user: object) -> Document:
-    from receivables.refunds import services as refunds
-
     return refunds.create_refund(source.pk, amount=amount, bank_account_id=bank.pk, user=user)
 
 
