@@ -14,6 +14,7 @@ from ninja.security import HttpBearer
 
 from receivables.core import context
 from receivables.core.errors import ReceivablesError, status_for
+from receivables.core.middleware import RETRY_AFTER_SECONDS
 from receivables.core.permissions import ADMIN, APPROVE, EDIT_REFUND, READ, WRITE, can
 from receivables.core.roles import role_of
 from receivables.core.tokens import user_for_token
@@ -196,7 +197,9 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
 
     if isinstance(error, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", error)
-        return error_response(request, 503, "database_unavailable", "the database is unavailable; try again")
+        response = error_response(request, 503, "database_unavailable", "the database is unavailable; try again")
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
     if isinstance(error, DatabaseError):
         logger.exception("database error")
         return error_response(request, 409, "database_conflict", "the change conflicted with another; try again")

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F
 
-from receivables.cli import main, translate
+from receivables.cli import find, main
 from receivables.customers import services as customers
 from receivables.customers.models import Customer
 from receivables.demo import SEED_CUSTOMER
@@ -42,20 +42,27 @@ def verify_output() -> str:
 
 
 @pytest.mark.parametrize(
-    ("argv", "expected"),
+    ("argv", "target", "rest"),
     [
-        (["ledger", "verify"], ["ledger_verify"]),
-        (["gateway", "reconcile"], ["gateway_reconcile"]),
-        (["create-api-token", "--user", "x"], ["create_api_token", "--user", "x"]),
-        (["create-user", "bob", "--role", "viewer"], ["create_user", "bob", "--role", "viewer"]),
-        (["migrate"], ["migrate"]),
-        (["demo", "--customers", "3"], ["demo", "--customers", "3"]),
-        (["--help"], ["--help"]),
-        ([], []),
+        (["ledger", "verify"], "ledger_verify", []),
+        (["gateway", "reconcile", "--pending-older-than", "0"], "gateway_reconcile", ["--pending-older-than", "0"]),
+        (["create-api-token", "--user", "x"], "create_api_token", ["--user", "x"]),
+        (["create-user", "bob", "--role", "viewer"], "create_user", ["bob", "--role", "viewer"]),
+        (["migrate"], "migrate", []),
+        (["demo", "--customers", "3"], "demo", ["--customers", "3"]),
+        (["bill-run", "--date", "2026-01-01"], "bill_run", ["--date", "2026-01-01"]),
     ],
 )
-def test_translate_maps_the_public_commands_to_management_commands(argv: list[str], expected: list[str]) -> None:
-    assert translate(argv) == expected
+def test_the_public_names_find_their_management_commands(argv: list[str], target: str, rest: list[str]) -> None:
+    found = find(argv)
+    assert found is not None
+    command, arguments = found
+    assert (command.target, arguments) == (target, rest)
+
+
+@pytest.mark.parametrize("argv", [["ledger_verify"], ["ledger"], ["flush"], ["create_user", "bob"], []])
+def test_django_names_and_unknown_words_are_not_commands(argv: list[str]) -> None:
+    assert find(argv) is None
 
 
 def test_ledger_verify_passes_on_a_clean_book(bank: dict) -> None:

@@ -2,6 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from receivables.core.commands import whole_number
 from receivables.gateways.reconcile import reconcile
 
 
@@ -11,7 +12,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--pending-older-than",
-            type=int,
+            type=whole_number(0, 10**9, "seconds"),
             default=60,
             metavar="SECONDS",
             help="also resolve calls recorded but unanswered for this long (a crashed process)",
