@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Annotated
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
 
 from receivables.core import audit, tokens
 from receivables.core.errors import NotFound
 from receivables.core.models import ApiToken, AuditEntry
-from receivables.core.schemas import ERRORS, StrictIn
+from receivables.core.schemas import StrictIn, Timestamp, count, text
 
 router = Router(tags=["audit and access"])
 
 
 class AuditOut(Schema):
     id: int
-    at: str
+    at: Timestamp
     actor: str
     via: str
     request_id: str
@@ -61,20 +61,29 @@ def _entries(object_ref: str, limit: int) -> list[AuditEntry]:
     return list(AuditEntry.objects.order_by("-id")[:limit])
 
 
-@router.get("/audit", response={200: AuditList, **ERRORS})
-def audit_trail(
+ObjectRef = Annotated[str, text(80, required=False, example="document:42")]
+
+
+@router.get("/audit", response={200: AuditList})
+def list_audit_entries(
     request: HttpRequest,
-    object: str = Query("", max_length=80),  # noqa: A002 - the contract's name
+    object: ObjectRef = "",  # noqa: A002 - the contract's name
     limit: int = Query(200, ge=1, le=5000),
 ) -> dict:
     """Every change, newest first; ``object=document:42`` for one object's history, oldest first."""
     return {"items": [audit_out(e) for e in _entries(object, limit)]}
 
 
-@router.get("/audit.csv", response={200: None, **ERRORS})
-def audit_csv(
+CSV = {
+    "description": "The audit trail as CSV, one row per entry",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
+@router.get("/audit.csv", response={200: None}, openapi_extra={"responses": {200: CSV}})
+def export_audit_csv(
     request: HttpRequest,
-    object: str = Query("", max_length=80),  # noqa: A002
+    object: ObjectRef = "",  # noqa: A002
     limit: int = Query(5000, ge=1, le=100000),
 ) -> HttpResponse:
     buffer = io.StringIO()
@@ -90,24 +99,24 @@ def audit_csv(
 
 
 class TokenIn(StrictIn):
-    user: str = Field(max_length=150)
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
+    user: Annotated[str, text(150)]
+    expires_in_days: Annotated[int, count(1, 3650)] | None = None
 
 
 class TokenCreated(Schema):
     token: str
     prefix: str
     user: str
-    expires_at: str | None
+    expires_at: Timestamp | None
 
 
 class TokenOut(Schema):
     prefix: str
     user: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-    last_used_at: str | None
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
 
 
 class TokenList(Schema):
@@ -129,13 +138,13 @@ def token_out(record: ApiToken) -> dict:
     }
 
 
-@router.get("/api-tokens", response={200: TokenList, **ERRORS})
-def list_tokens(request: HttpRequest) -> dict:
+@router.get("/api-tokens", response={200: TokenList})
+def list_api_tokens(request: HttpRequest) -> dict:
     return {"items": [token_out(t) for t in ApiToken.objects.select_related("user").order_by("-id")[:1000]]}
 
 
-@router.post("/api-tokens", response={201: TokenCreated, **ERRORS})
-def create_token(request: HttpRequest, body: TokenIn) -> Status:
+@router.post("/api-tokens", response={201: TokenCreated})
+def create_api_token(request: HttpRequest, body: TokenIn) -> Status:
     """The token is shown here once; only its digest is kept."""
     user = get_user_model().objects.filter(username=body.user, is_active=True).first()
     if user is None:
@@ -147,8 +156,8 @@ def create_token(request: HttpRequest, body: TokenIn) -> Status:
     )
 
 
-@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut, **ERRORS})
-def revoke_token(request: HttpRequest, prefix: str) -> dict:
+@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut})
+def revoke_api_token(request: HttpRequest, prefix: Annotated[str, text(40)]) -> dict:
     if not tokens.revoke(prefix):
         raise NotFound("api_token", prefix, "prefix")
     return token_out(ApiToken.objects.select_related("user").get(prefix=prefix))
