@@ -24,7 +24,7 @@ from receivables.core.schemas import ERROR_CODES
 
 # Every operation: the bearer token, the role's capability, the database.
 EVERY_OPERATION = ("unauthenticated", "forbidden", "database_unavailable", "database_conflict")
-WITH_A_BODY = ("invalid_json", "body_too_large", "invalid_body")
+WITH_A_BODY = ("invalid_json", "body_too_large", "invalid_body", "missing_field")
 WITH_A_KEY = ("idempotency_key_reused", "request_in_progress", "too_long")
 
 IDEMPOTENCY_PARAMETER = {

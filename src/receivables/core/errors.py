@@ -133,8 +133,8 @@ CATALOGUE: dict[str, ErrorCode] = {
                 "invalid_value": "the value does not have the form its schema states",
                 "required": "must not be empty",
                 "too_long": "longer than its maximum",
-                "too_short": "fewer items than its minimum",
                 "control_characters": "text must not contain control characters",
+                "not_unicode": "text must be valid Unicode (a lone surrogate cannot be stored)",
                 "invalid_choice": "not one of the values its schema lists",
                 "amount_not_string": 'amounts are decimal strings such as "25.00", never JSON numbers',
                 "invalid_amount": "not a decimal amount",
@@ -196,3 +196,24 @@ def status_for(error: ReceivablesError) -> int:
     if isinstance(error, Conflict):
         return 409
     return 422
+
+
+def catalogue_markdown() -> str:
+    """docs/ERRORS.md: ``python -m receivables.core.errors > docs/ERRORS.md`` writes it again."""
+    lines = [
+        "# Error codes",
+        "",
+        'Every refusal of the API is `{"error": code, "detail": message, "field": field}` with one of these',
+        "codes (stable: clients may branch on them). Each operation of `/api/v1/openapi.json` lists, per status,",
+        "the codes it can answer with. Generated from `receivables.core.errors.CATALOGUE`; a test keeps it current.",
+        "",
+        "| code | status | meaning |",
+        "|---|---|---|",
+    ]
+    for entry in sorted(CATALOGUE.values(), key=lambda e: (e.status, e.code)):
+        lines.append(f"| `{entry.code}` | {entry.status} | {entry.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown(), end="")

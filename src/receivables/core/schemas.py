@@ -56,7 +56,7 @@ def patterned(
 ) -> Checked:
     """Text that must match ``pattern`` whole (and be at most ``maxLength`` long, if the schema says);
     ``explain`` names the rule a value breaks."""
-    compiled = re.compile(pattern)
+    compiled = re.compile(pattern, re.ASCII)  # \\d is 0-9, as in JSON Schema
     longest = schema.get("maxLength")
 
     def check(value: object) -> object:
@@ -79,7 +79,7 @@ _NONZERO_FRACTION_3 = r"(?:[1-9]\d{0,2}|0[1-9]\d?|00[1-9])"
 POSITIVE_AMOUNT = rf"^(?:[1-9]\d{{0,11}}(?:\.\d{{1,3}})?|0\.{_NONZERO_FRACTION_3})$"
 AMOUNT_OR_ZERO = r"^(?:0|[1-9]\d{0,11})(?:\.\d{1,3})?$"
 SIGNED_AMOUNT = r"^-?\d{1,16}(?:\.\d{1,3})?$"
-_LOOSE_NUMBER = re.compile(r"^-?\d+(?:\.(\d+))?$")
+_LOOSE_NUMBER = re.compile(r"^-?\d+(?:\.(\d+))?$", re.ASCII)
 
 
 def _explain_amount(text: str) -> tuple[str, str]:
@@ -149,7 +149,7 @@ def _check_date(value: object) -> object:
     if not isinstance(value, str):
         raise _refuse("invalid_date", "must be a date (YYYY-MM-DD)")
     try:
-        day = datetime.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+        day = datetime.date.fromisoformat(value) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) else None
     except ValueError:
         day = None
     if day is None:
@@ -174,37 +174,32 @@ DateIn = Annotated[
 DateOut = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
-# Text: no control characters but tab; required text has something besides spaces.
-_TEXT_CHARS = r"[^\x00-\x08\x0a-\x1f]"
-ANY_TEXT = rf"^{_TEXT_CHARS}*$"
-SOME_TEXT = rf"^{_TEXT_CHARS}*[^\s\x00-\x1f]{_TEXT_CHARS}*$"
+# Text: no control characters but tab, no lone surrogates (they cannot be stored); required text
+# has a character that str.strip() keeps (Python's whitespace, spelled out: JSON Schema's \\s differs).
+_STORABLE = r"[^\x00-\x08\x0a-\x1f\ud800-\udfff]"
+_SPACE = r"\u0009\u000b\u000c\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+ANY_TEXT = rf"^{_STORABLE}*$"
+SOME_TEXT = rf"^{_STORABLE}*[^{_SPACE}\x00-\x1f\ud800-\udfff]{_STORABLE}*$"
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
+
+
+def _explain_text(value: str) -> tuple[str, str]:
+    if _CONTROL.search(value):
+        return "control_characters", "must not contain control characters"
+    if re.search(r"[\ud800-\udfff]", value):
+        return "not_unicode", "must be valid Unicode text (a lone surrogate cannot be stored)"
+    return "required", "must not be empty"
 
 
 def text(max_length: int, *, required: bool = True, example: str | None = None) -> Checked:
     """``Annotated[str, text(200)]``: at most ``max_length`` characters; required text is not blank."""
-
-    def check(value: object) -> object:
-        if not isinstance(value, str):
-            raise _refuse("not_a_string", "must be a string")
-        if _CONTROL.search(value):
-            raise _refuse("control_characters", "must not contain control characters")
-        if len(value) > max_length:
-            raise _refuse("too_long", f"must be at most {max_length} characters")
-        if required and not value.strip():
-            raise _refuse("required", "must not be empty")
-        return value
-
-    schema: dict[str, Any] = {
-        "pattern": SOME_TEXT if required else ANY_TEXT,
-        "maxLength": max_length,
-        ERROR_CODES: ["not_a_string", "control_characters", "too_long", *(["required"] if required else [])],
-    }
+    codes = ["not_a_string", "control_characters", "not_unicode", "too_long", *(["required"] if required else [])]
+    schema: dict[str, Any] = {"maxLength": max_length, ERROR_CODES: codes}
     if required:
         schema["minLength"] = 1
     if example:
         schema["example"] = example
-    return Checked(check, schema)
+    return patterned(SOME_TEXT if required else ANY_TEXT, "not_a_string", _explain_text, schema)
 
 
 def _id_in_range(value: int) -> int:
@@ -222,7 +217,7 @@ def _body_id(value: object) -> int:
 def _path_id(value: object) -> int:
     if type(value) is int:
         return _id_in_range(value)
-    if isinstance(value, str) and re.fullmatch(r"\d{1,19}", value):
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value):
         return _id_in_range(int(value))
     raise _refuse("invalid_id", f"{str(value)[:40]!r} is not an id")
 
