@@ -36,6 +36,75 @@ IDEMPOTENCY_PARAMETER = {
     "schema": {"type": "string", "maxLength": 200, ERROR_CODES: ["too_long"]},
 }
 
+# Answered by the HTTP server itself (gunicorn), before the application: a request line too long.
+SERVER_REFUSALS = {414: {"description": "URI Too Long: the request line is longer than the server reads"}}
+
+
+def _link(**values: str) -> dict[str, str]:
+    """Each value an expression on the answer: ``id`` is ``$response.body#/id``."""
+    return {name: f"$response.body#/{path}" for name, path in values.items()}
+
+
+def _to_path(**values: str) -> dict[str, Any]:
+    return {"parameters": _link(**values)}
+
+
+def _to_body(**values: str) -> dict[str, Any]:
+    return {"requestBody": _link(**values)}
+
+
+# Where one answer feeds the next operation: the OpenAPI links a client (and schemathesis's
+# stateful phase) follow from a created resource to what can be done with it.
+_CUSTOMER_READS = (
+    "get_customer",
+    "get_statement",
+    "list_refundables",
+    "get_account_summary",
+    "get_customer_aged_receivables",
+    "list_customer_transactions",
+    "list_customer_subscriptions",
+)
+_REFUND_STEPS = ("get_refund", "update_refund", "process_refund", "approve_refund", "reject_refund", "cancel_refund")
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "create_customer": {
+        **{read: _to_path(customer_id="id") for read in _CUSTOMER_READS},
+        **{write: _to_body(customer="id") for write in ("create_invoice", "create_debit_memo", "record_payment")},
+        "create_credit_note": _to_body(customer="id"),
+    },
+    "create_bank_account": {"record_payment": _to_body(bank_account="id")},
+    "create_invoice": {
+        "get_document": _to_path(document_id="id"),
+        "create_allocation": _to_body(target="id"),
+        "create_credit_note": _to_body(customer="customer", invoice="id"),
+    },
+    "create_credit_note": {
+        "get_document": _to_path(document_id="id"),
+        "release_document": _to_path(document_id="id"),
+        "create_allocation": _to_body(source="id"),
+        "create_refund": _to_body(source="id"),
+        "list_refundables": _to_path(customer_id="customer"),
+    },
+    "record_payment": {
+        "get_document": _to_path(document_id="id"),
+        "create_allocation": _to_body(source="id"),
+        "create_refund": _to_body(source="id"),
+    },
+    "create_allocation": {"reverse_allocation": _to_path(allocation_id="id")},
+    "create_refund": {step: _to_path(refund_id="id") for step in _REFUND_STEPS},
+    "create_plan": {
+        "get_plan": _to_path(plan_id="id"),
+        "create_plan_version": _to_path(plan_id="id"),
+        "create_subscription": _to_body(plan="id", period="periods/0/id"),
+    },
+    "create_subscription": {
+        "get_subscription": _to_path(subscription_id="id"),
+        "get_cancellation_quote": _to_path(subscription_id="id"),
+        "cancel_subscription": _to_path(subscription_id="id"),
+        "get_order": _to_path(order_id="order/id"),
+    },
+    "cancel_subscription": {"get_order": _to_path(order_id="order/id")},
+}
+
 TAGS = [
     {"name": "customers", "description": "Customers and the business's bank accounts"},
     {"name": "documents", "description": "Invoices, debit memos, payments, credit notes, allocations, statements"},
@@ -57,7 +126,17 @@ class ContractSchema(OpenAPISchema):
             by_status.setdefault(CATALOGUE[code].status, []).append(code)
         for status, status_codes in sorted(by_status.items()):
             details["responses"][status] = error_response(status_codes)
+        details["responses"].update(SERVER_REFUSALS)
+        self.add_links(details)
         return details
+
+    def add_links(self, details: dict[str, Any]) -> None:
+        links = LINKS.get(details["operationId"])
+        if links:
+            success = min(status for status in details["responses"] if 200 <= status < 300)
+            details["responses"][success]["links"] = {
+                target: {"operationId": target, **link} for target, link in links.items()
+            }
 
     def codes_of(self, operation: Operation, details: dict[str, Any]) -> set[str]:
         codes = set(EVERY_OPERATION) | set(refusals.codes_of(operation.view_func))

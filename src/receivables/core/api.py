@@ -9,11 +9,13 @@ from typing import Annotated
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from receivables.core import audit, tokens
 from receivables.core.errors import NotFound
 from receivables.core.models import ApiToken, AuditEntry
-from receivables.core.schemas import StrictIn, Timestamp, count, text
+from receivables.core.roles import ROLES, role_of
+from receivables.core.schemas import REFUSED, ClosedSet, StrictIn, Timestamp, count, text
 
 router = Router(tags=["audit and access"])
 
@@ -64,7 +66,7 @@ def _entries(object_ref: str, limit: int) -> list[AuditEntry]:
 ObjectRef = Annotated[str, text(80, required=False, example="document:42")]
 
 
-@router.get("/audit", response={200: AuditList})
+@router.get("/audit", response={200: AuditList, **REFUSED})
 def list_audit_entries(
     request: HttpRequest,
     object: ObjectRef = "",  # noqa: A002 - the contract's name
@@ -80,7 +82,7 @@ CSV = {
 }
 
 
-@router.get("/audit.csv", response={200: None}, openapi_extra={"responses": {200: CSV}})
+@router.get("/audit.csv", response={200: None, **REFUSED}, openapi_extra={"responses": {200: CSV}})
 def export_audit_csv(
     request: HttpRequest,
     object: ObjectRef = "",  # noqa: A002
@@ -103,16 +105,21 @@ class TokenIn(StrictIn):
     expires_in_days: Annotated[int, count(1, 3650)] | None = None
 
 
+Role = Annotated[str, ClosedSet("Role", ROLES)]
+
+
 class TokenCreated(Schema):
     token: str
     prefix: str
     user: str
+    role: Role | None
     expires_at: Timestamp | None
 
 
 class TokenOut(Schema):
     prefix: str
     user: str
+    role: Role | None = Field(description="the role the token acts with: its user's")
     created_at: Timestamp
     expires_at: Timestamp | None
     revoked_at: Timestamp | None
@@ -131,6 +138,7 @@ def token_out(record: ApiToken) -> dict:
     return {
         "prefix": record.prefix,
         "user": record.user.get_username(),
+        "role": role_of(record.user),
         "created_at": record.created_at.isoformat(),
         "expires_at": _when(record.expires_at),
         "revoked_at": _when(record.revoked_at),
@@ -138,12 +146,12 @@ def token_out(record: ApiToken) -> dict:
     }
 
 
-@router.get("/api-tokens", response={200: TokenList})
+@router.get("/api-tokens", response={200: TokenList, **REFUSED})
 def list_api_tokens(request: HttpRequest) -> dict:
     return {"items": [token_out(t) for t in ApiToken.objects.select_related("user").order_by("-id")[:1000]]}
 
 
-@router.post("/api-tokens", response={201: TokenCreated})
+@router.post("/api-tokens", response={201: TokenCreated, **REFUSED})
 def create_api_token(request: HttpRequest, body: TokenIn) -> Status:
     """The token is shown here once; only its digest is kept."""
     user = get_user_model().objects.filter(username=body.user, is_active=True).first()
@@ -156,7 +164,7 @@ def create_api_token(request: HttpRequest, body: TokenIn) -> Status:
     )
 
 
-@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut})
+@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut, **REFUSED})
 def revoke_api_token(request: HttpRequest, prefix: Annotated[str, text(40)]) -> dict:
     if not tokens.revoke(prefix):
         raise NotFound("api_token", prefix, "prefix")

@@ -40,10 +40,13 @@ class ErrorCode:
     meaning: str
     # Raised as an f-string (``f"source_{status}"``): the template with ``{}`` for the value.
     template: str | None = None
+    # A 422 for a rule no schema can state: it joins the request to what is stored (the customer's
+    # currency, the documents' customers) or its fields to each other.
+    beyond_schema: bool = False
 
 
-def _codes(status: int, meanings: dict[str, str]) -> list[ErrorCode]:
-    return [ErrorCode(code, status, meaning) for code, meaning in meanings.items()]
+def _codes(status: int, meanings: dict[str, str], *, beyond_schema: bool = False) -> list[ErrorCode]:
+    return [ErrorCode(code, status, meaning, beyond_schema=beyond_schema) for code, meaning in meanings.items()]
 
 
 _NOT_FOUND = {
@@ -117,10 +120,10 @@ CATALOGUE: dict[str, ErrorCode] = {
             for state in _SOURCE_STATES
         ],
         *_codes(413, {"body_too_large": "the request body is larger than the server accepts"}),
+        # The request's own values: the schema states these rules.
         *_codes(
             422,
             {
-                # The request's own values (the schema states these rules).
                 "missing_field": "a required field is missing",
                 "extra_field": "a field the operation does not know",
                 "invalid_body": "the body is not the JSON object the operation expects",
@@ -138,8 +141,6 @@ CATALOGUE: dict[str, ErrorCode] = {
                 "invalid_choice": "not one of the values its schema lists",
                 "amount_not_string": 'amounts are decimal strings such as "25.00", never JSON numbers',
                 "invalid_amount": "not a decimal amount",
-                "amount_not_positive": "the amount must be more than zero",
-                "too_many_decimals": "more decimal places than the currency has",
                 "decimal_not_string": 'decimals are strings such as "1.5"',
                 "invalid_decimal": "not a decimal with at most 4 places",
                 "decimal_out_of_range": "the decimal is outside its range",
@@ -149,10 +150,16 @@ CATALOGUE: dict[str, ErrorCode] = {
                 "unknown_currency": "not a supported ISO 4217 currency",
                 "invalid_duration": "not an ISO 8601 duration of months or days (P1M, P1Y, P30D)",
                 "invalid_days": "not a whole number of days in range",
+            },
+        ),
+        *_codes(
+            422,
+            {
+                "too_many_decimals": "more decimal places than the currency has",
+                "amount_not_positive": "the amount, or the document's total, must be more than zero",
                 "invalid_period": "the subscription period is not a valid range of dates",
                 "invalid_period_index": "the period number is out of range",
                 "invalid_range": "the start of the range is after its end",
-                # Rules that join the request to what is stored, or its fields to each other.
                 "allocation_to_itself": "a document cannot be applied to itself",
                 "amount_or_lines": "give either an amount or lines, not both",
                 "amount_too_large": "the total would pass 10^15 minor units",
@@ -174,6 +181,7 @@ CATALOGUE: dict[str, ErrorCode] = {
                 "too_many_periods": "more periods than a plan may have",
                 "naive_datetime": "a time without a time zone",
             },
+            beyond_schema=True,
         ),
         *_codes(500, {"internal_error": "an unexpected error; it is logged, never shown"}),
         *_codes(

@@ -174,20 +174,20 @@ DateIn = Annotated[
 DateOut = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
-# Text: no control characters but tab, no lone surrogates (they cannot be stored); required text
-# has a character that str.strip() keeps (Python's whitespace, spelled out: JSON Schema's \\s differs).
-_STORABLE = r"[^\x00-\x08\x0a-\x1f\ud800-\udfff]"
+# Text: no control characters but tab; required text has a character that str.strip() keeps
+# (Python's whitespace, spelled out: JSON Schema's \\s differs). A lone surrogate (not Unicode, so
+# no JSON Schema pattern can name it) is refused too: it cannot be stored.
+_STORABLE = r"[^\x00-\x08\x0a-\x1f]"
 _SPACE = r"\u0009\u000b\u000c\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 ANY_TEXT = rf"^{_STORABLE}*$"
-SOME_TEXT = rf"^{_STORABLE}*[^{_SPACE}\x00-\x1f\ud800-\udfff]{_STORABLE}*$"
+SOME_TEXT = rf"^{_STORABLE}*[^{_SPACE}\x00-\x1f]{_STORABLE}*$"
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _explain_text(value: str) -> tuple[str, str]:
     if _CONTROL.search(value):
         return "control_characters", "must not contain control characters"
-    if re.search(r"[\ud800-\udfff]", value):
-        return "not_unicode", "must be valid Unicode text (a lone surrogate cannot be stored)"
     return "required", "must not be empty"
 
 
@@ -199,7 +199,14 @@ def text(max_length: int, *, required: bool = True, example: str | None = None) 
         schema["minLength"] = 1
     if example:
         schema["example"] = example
-    return patterned(SOME_TEXT if required else ANY_TEXT, "not_a_string", _explain_text, schema)
+    stated = patterned(SOME_TEXT if required else ANY_TEXT, "not_a_string", _explain_text, schema)
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise _refuse("not_unicode", "must be valid Unicode text (a lone surrogate cannot be stored)")
+        return stated.check(value)
+
+    return Checked(check, stated.schema)
 
 
 def _id_in_range(value: int) -> int:
@@ -208,10 +215,18 @@ def _id_in_range(value: int) -> int:
     return value
 
 
+def _whole(value: object) -> int | None:
+    """A JSON integer as JSON Schema means it: 776 and 776.0 alike, never true or "776"."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value if type(value) is int else None
+
+
 def _body_id(value: object) -> int:
-    if type(value) is not int:
+    number = _whole(value)
+    if number is None:
         raise _refuse("invalid_id", "an id is a JSON integer")
-    return _id_in_range(value)
+    return _id_in_range(number)
 
 
 def _path_id(value: object) -> int:
@@ -233,11 +248,12 @@ def count(low: int, high: int, code: str = "out_of_range") -> Checked:
     """``Annotated[int, count(0, 365)]``: a whole number in a body from ``low`` to ``high``; else ``code``."""
 
     def check(value: object) -> int:
-        if type(value) is not int:
+        number = _whole(value)
+        if number is None:
             raise _refuse(code, "must be a whole number")
-        if not low <= value <= high:
+        if not low <= number <= high:
             raise _refuse(code, f"must be from {low} to {high}")
-        return value
+        return number
 
     return Checked(check, {"minimum": low, "maximum": high, ERROR_CODES: [code]})
 
@@ -294,3 +310,8 @@ class ErrorOut(Schema):
     error: str
     detail: str
     field: str | None = None
+
+
+# Every operation's "any other status": an idempotent repeat replays a stored refusal through the
+# view. The OpenAPI document lists each status and its codes itself (receivables.openapi).
+REFUSED: dict[Any, type[Schema]] = {...: ErrorOut}

@@ -7,6 +7,7 @@ from ninja import Query, Router, Schema, Status
 
 from receivables.core.schemas import (
     ERROR_CODES,
+    REFUSED,
     AmountOrZero,
     AmountOut,
     Currency,
@@ -80,13 +81,13 @@ def customer_out(customer: Customer) -> dict:
     }
 
 
-@router.post("/customers", response={201: CustomerOut})
+@router.post("/customers", response={201: CustomerOut, **REFUSED})
 def create_customer(request: HttpRequest, body: CustomerIn) -> Status:
     customer = services.create_customer(**body.model_dump())
     return Status(201, customer_out(customer))
 
 
-@router.get("/customers", response={200: CustomerList})
+@router.get("/customers", response={200: CustomerList, **REFUSED})
 def list_customers(
     request: HttpRequest,
     search: Annotated[str, text(200, required=False)] = "",
@@ -98,7 +99,7 @@ def list_customers(
     return {"items": [customer_out(c) for c in customers[offset : offset + limit]], "total": customers.count()}
 
 
-@router.get("/customers/{customer_id}", response={200: CustomerOut})
+@router.get("/customers/{customer_id}", response={200: CustomerOut, **REFUSED})
 def get_customer(request: HttpRequest, customer_id: PathId) -> dict:
     return customer_out(selectors.get_customer(customer_id))
 
@@ -131,12 +132,12 @@ def bank_account_out(account: BankAccount) -> dict:
     }
 
 
-@router.post("/bank-accounts", response={201: BankAccountOut})
+@router.post("/bank-accounts", response={201: BankAccountOut, **REFUSED})
 def create_bank_account(request: HttpRequest, body: BankAccountIn) -> Status:
     return Status(201, bank_account_out(services.create_bank_account(**body.model_dump())))
 
 
-@router.get("/bank-accounts", response={200: BankAccountList})
+@router.get("/bank-accounts", response={200: BankAccountList, **REFUSED})
 def list_bank_accounts(request: HttpRequest, currency: Currency | None = None) -> dict:
     accounts = selectors.bank_accounts(currency or None).select_related("ledger_account")
     return {"items": [bank_account_out(a) for a in accounts]}

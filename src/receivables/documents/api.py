@@ -11,6 +11,7 @@ from receivables.core import inputs
 from receivables.core.errors import Conflict, ReceivablesError
 from receivables.core.idempotency import HEADER, idempotent
 from receivables.core.schemas import (
+    REFUSED,
     Amount,
     AmountOut,
     ClosedSet,
@@ -135,7 +136,7 @@ class InvoiceIn(StrictIn):
     lines: list[LineIn] = Field(min_length=1, max_length=500)
 
 
-@router.post("/invoices", response={201: DocumentOut})
+@router.post("/invoices", response={201: DocumentOut, **REFUSED})
 def create_invoice(request: HttpRequest, body: InvoiceIn) -> Status:
     customer = get_customer(body.customer, "customer")
     invoice = services.create_invoice(
@@ -156,7 +157,7 @@ class DebitMemoIn(StrictIn):
     lines: list[LineIn] = Field(min_length=1, max_length=500)
 
 
-@router.post("/debit-memos", response={201: DocumentOut})
+@router.post("/debit-memos", response={201: DocumentOut, **REFUSED})
 def create_debit_memo(request: HttpRequest, body: DebitMemoIn) -> Status:
     customer = get_customer(body.customer, "customer")
     memo = services.create_debit_memo(
@@ -180,7 +181,7 @@ class PaymentIn(StrictIn):
     description: Description = ""
 
 
-@router.post("/payments", response={201: DocumentOut})
+@router.post("/payments", response={201: DocumentOut, **REFUSED})
 @idempotent(atomic=lambda body, **_: body.card_token is None)  # a card payment calls the gateway
 def record_payment(request: HttpRequest, body: PaymentIn) -> Status:
     customer = get_customer(body.customer, "customer")
@@ -238,7 +239,7 @@ class CreditNoteIn(StrictIn):
     hold: Flag = False
 
 
-@router.post("/credit-notes", response={201: DocumentOut})
+@router.post("/credit-notes", response={201: DocumentOut, **REFUSED})
 def create_credit_note(request: HttpRequest, body: CreditNoteIn) -> Status:
     customer = get_customer(body.customer, "customer")
     amount = inputs.money(body.amount, customer.currency, "amount") if body.amount is not None else None
@@ -257,12 +258,12 @@ def create_credit_note(request: HttpRequest, body: CreditNoteIn) -> Status:
     return Status(201, document_out(credit))
 
 
-@router.get("/documents/{document_id}", response={200: DocumentOut})
+@router.get("/documents/{document_id}", response={200: DocumentOut, **REFUSED})
 def get_document(request: HttpRequest, document_id: PathId) -> dict:
     return document_out(selectors.get_document(document_id))
 
 
-@router.post("/documents/{document_id}/release", response={200: DocumentOut})
+@router.post("/documents/{document_id}/release", response={200: DocumentOut, **REFUSED})
 def release_document(request: HttpRequest, document_id: PathId) -> dict:
     return document_out(services.release_credit(selectors.get_document(document_id).pk, user=request.user))
 
@@ -293,7 +294,7 @@ def allocation_out(allocation: Allocation) -> dict:
     }
 
 
-@router.post("/allocations", response={201: AllocationOut})
+@router.post("/allocations", response={201: AllocationOut, **REFUSED})
 def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
     source = selectors.get_document(body.source, "source")
     target = selectors.get_document(body.target, "target")
@@ -302,7 +303,7 @@ def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
     return Status(201, allocation_out(allocation))
 
 
-@router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut})
+@router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut, **REFUSED})
 def reverse_allocation(request: HttpRequest, allocation_id: PathId) -> Status:
     return Status(201, allocation_out(services.reverse_allocation(allocation_id, user=request.user)))
 
@@ -322,7 +323,7 @@ class RefundableList(Schema):
     items: list[RefundableOut]
 
 
-@router.get("/customers/{customer_id}/refundables", response={200: RefundableList})
+@router.get("/customers/{customer_id}/refundables", response={200: RefundableList, **REFUSED})
 def list_refundables(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     return {
@@ -385,7 +386,7 @@ def _describe(document: Document | selectors.StatementDocument) -> str:
     )
 
 
-@router.get("/customers/{customer_id}/statement", response={200: StatementOut})
+@router.get("/customers/{customer_id}/statement", response={200: StatementOut, **REFUSED})
 def get_statement(
     request: HttpRequest,
     customer_id: PathId,
@@ -437,7 +438,7 @@ class SummaryOut(Schema):
     outstanding_items: list[DocumentOut]
 
 
-@router.get("/customers/{customer_id}/summary", response={200: SummaryOut})
+@router.get("/customers/{customer_id}/summary", response={200: SummaryOut, **REFUSED})
 def get_account_summary(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     items = selectors.outstanding_items(customer)[:500]
@@ -484,14 +485,14 @@ def ageing_out(as_of_day: object, rows: list[selectors.Ageing]) -> dict:
     }
 
 
-@router.get("/customers/{customer_id}/aged-receivables", response={200: AgeingList})
+@router.get("/customers/{customer_id}/aged-receivables", response={200: AgeingList, **REFUSED})
 def get_customer_aged_receivables(request: HttpRequest, customer_id: PathId, as_of: DateIn | None = None) -> dict:
     customer = get_customer(customer_id)
     day = inputs.date(as_of, "as_of")
     return ageing_out(day, selectors.aged_receivables(day, customer))
 
 
-@router.get("/aged-receivables", response={200: AgeingList})
+@router.get("/aged-receivables", response={200: AgeingList, **REFUSED})
 def get_aged_receivables(request: HttpRequest, as_of: DateIn | None = None) -> dict:
     day = inputs.date(as_of, "as_of")
     return ageing_out(day, selectors.aged_receivables(day))

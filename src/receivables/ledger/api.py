@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from receivables.core.schemas import AmountOut, Currency
+from receivables.core.schemas import REFUSED, AmountOut, Currency
 from receivables.documents.selectors import money
 from receivables.ledger import selectors
 
@@ -25,7 +25,7 @@ class TrialBalanceOut(Schema):
     total_credit: AmountOut
 
 
-@router.get("/ledger/trial-balance", response={200: TrialBalanceOut})
+@router.get("/ledger/trial-balance", response={200: TrialBalanceOut, **REFUSED})
 def get_trial_balance(request: HttpRequest, currency: Currency | None = None) -> dict:
     """In ``currency``, or the base currency (RECEIVABLES_BASE_CURRENCY) when none is given."""
     chosen = currency or settings.RECEIVABLES_BASE_CURRENCY
@@ -46,7 +46,7 @@ class VerifyOut(Schema):
     checks: dict[str, list[str]]
 
 
-@router.get("/ledger/verify", response={200: VerifyOut})
+@router.get("/ledger/verify", response={200: VerifyOut, **REFUSED})
 def verify_ledger(request: HttpRequest) -> dict:
     checks = selectors.verify()
     return {"ok": not any(checks.values()), "checks": checks}

@@ -9,6 +9,7 @@ from receivables.core import inputs
 from receivables.core.errors import ReceivablesError
 from receivables.core.idempotency import idempotent
 from receivables.core.schemas import (
+    REFUSED,
     Amount,
     AmountOut,
     ClosedSet,
@@ -43,7 +44,7 @@ class RefundList(Schema):
     items: list[DocumentOut]
 
 
-@router.post("/refunds", response={201: DocumentOut})
+@router.post("/refunds", response={201: DocumentOut, **REFUSED})
 @idempotent
 def create_refund(request: HttpRequest, body: RefundIn) -> Status:
     source = get_document(body.source, "source")
@@ -61,14 +62,14 @@ def create_refund(request: HttpRequest, body: RefundIn) -> Status:
     return Status(201, document_out(refund))
 
 
-@router.get("/refunds", response={200: RefundList})
+@router.get("/refunds", response={200: RefundList, **REFUSED})
 def list_refunds(
     request: HttpRequest, status: StatusChoice | None = None, limit: int = Query(100, ge=1, le=1000)
 ) -> dict:
     return {"items": [document_out(r, with_lines=False) for r in selectors.refunds(status)[:limit]]}
 
 
-@router.get("/refunds/{refund_id}", response={200: DocumentOut})
+@router.get("/refunds/{refund_id}", response={200: DocumentOut, **REFUSED})
 def get_refund(request: HttpRequest, refund_id: PathId) -> dict:
     return document_out(get_document(refund_id, "id", "refund"))
 
@@ -77,12 +78,12 @@ class RefundPatch(StrictIn):
     transaction: Id | None
 
 
-@router.patch("/refunds/{refund_id}", response={200: DocumentOut})
+@router.patch("/refunds/{refund_id}", response={200: DocumentOut, **REFUSED})
 def update_refund(request: HttpRequest, refund_id: PathId, body: RefundPatch) -> dict:
     return document_out(services.set_transaction(refund_id, body.transaction, user=request.user))
 
 
-@router.post("/refunds/{refund_id}/process", response={200: DocumentOut})
+@router.post("/refunds/{refund_id}/process", response={200: DocumentOut, **REFUSED})
 @idempotent(atomic=False)  # calls the gateway; the refund's own state and keys make it idempotent
 def process_refund(request: HttpRequest, refund_id: PathId) -> dict:
     return document_out(services.process_refund(refund_id, user=request.user))
@@ -92,17 +93,17 @@ class DecisionIn(StrictIn):
     comment: Annotated[str, text(500, required=False)] = ""
 
 
-@router.post("/refunds/{refund_id}/approve", response={200: DocumentOut})
+@router.post("/refunds/{refund_id}/approve", response={200: DocumentOut, **REFUSED})
 def approve_refund(request: HttpRequest, refund_id: PathId, body: DecisionIn) -> dict:
     return document_out(services.approve_refund(refund_id, user=request.user, comment=body.comment))
 
 
-@router.post("/refunds/{refund_id}/reject", response={200: DocumentOut})
+@router.post("/refunds/{refund_id}/reject", response={200: DocumentOut, **REFUSED})
 def reject_refund(request: HttpRequest, refund_id: PathId, body: DecisionIn) -> dict:
     return document_out(services.reject_refund(refund_id, user=request.user, comment=body.comment))
 
 
-@router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut})
+@router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut, **REFUSED})
 def cancel_refund(request: HttpRequest, refund_id: PathId) -> dict:
     return document_out(services.cancel_refund(refund_id, user=request.user))
 
@@ -128,7 +129,7 @@ class TransactionList(Schema):
     items: list[TransactionOut]
 
 
-@router.get("/customers/{customer_id}/transactions", response={200: TransactionList})
+@router.get("/customers/{customer_id}/transactions", response={200: TransactionList, **REFUSED})
 def list_customer_transactions(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     return {

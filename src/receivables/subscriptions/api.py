@@ -9,6 +9,7 @@ from pydantic import Field
 from receivables.core import inputs
 from receivables.core.schemas import (
     ERROR_CODES,
+    REFUSED,
     Amount,
     AmountOrZero,
     AmountOut,
@@ -146,24 +147,24 @@ def plan_out(plan: Plan) -> dict:
     }
 
 
-@router.post("/plans", response={201: PlanOut})
+@router.post("/plans", response={201: PlanOut, **REFUSED})
 def create_plan(request: HttpRequest, body: PlanIn) -> Status:
     raw = [period.model_dump() for period in body.periods]
     plan = services.create_plan(body.name, body.currency, raw, user=request.user)
     return Status(201, plan_out(selectors.get_plan(plan.pk)))
 
 
-@router.get("/plans", response={200: PlanList})
+@router.get("/plans", response={200: PlanList, **REFUSED})
 def list_plans(request: HttpRequest, include_superseded: bool = False) -> dict:
     return {"items": [plan_out(plan) for plan in selectors.plans(include_superseded=include_superseded)[:500]]}
 
 
-@router.get("/plans/{plan_id}", response={200: PlanOut})
+@router.get("/plans/{plan_id}", response={200: PlanOut, **REFUSED})
 def get_plan(request: HttpRequest, plan_id: PathId) -> dict:
     return plan_out(selectors.get_plan(plan_id))
 
 
-@router.post("/plans/{plan_id}/versions", response={201: PlanOut})
+@router.post("/plans/{plan_id}/versions", response={201: PlanOut, **REFUSED})
 def create_plan_version(request: HttpRequest, plan_id: PathId, body: PlanVersionIn) -> Status:
     plan = selectors.get_plan(plan_id)
     raw = [period.model_dump() for period in body.periods]
@@ -274,7 +275,7 @@ class SubscriptionIn(StrictIn):
     start: DateIn | None = None
 
 
-@router.post("/subscriptions", response={201: SubscribeOut})
+@router.post("/subscriptions", response={201: SubscribeOut, **REFUSED})
 def create_subscription(request: HttpRequest, body: SubscriptionIn) -> Status:
     start = inputs.date(body.start, "start") if body.start else None
     result = services.subscribe(body.customer, body.plan, body.period, body.card_token, start=start, user=request.user)
@@ -290,12 +291,12 @@ def create_subscription(request: HttpRequest, body: SubscriptionIn) -> Status:
     )
 
 
-@router.get("/subscriptions/{subscription_id}", response={200: SubscriptionOut})
+@router.get("/subscriptions/{subscription_id}", response={200: SubscriptionOut, **REFUSED})
 def get_subscription(request: HttpRequest, subscription_id: PathId) -> dict:
     return subscription_out(selectors.get_subscription(subscription_id))
 
 
-@router.get("/customers/{customer_id}/subscriptions", response={200: SubscriptionList})
+@router.get("/customers/{customer_id}/subscriptions", response={200: SubscriptionList, **REFUSED})
 def list_customer_subscriptions(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     return {"items": [subscription_out(s) for s in selectors.customer_subscriptions(customer)[:500]]}
@@ -325,7 +326,7 @@ class QuoteOut(Schema):
     invoice: int | None
 
 
-@router.get("/subscriptions/{subscription_id}/cancellation-quote", response={200: QuoteOut})
+@router.get("/subscriptions/{subscription_id}/cancellation-quote", response={200: QuoteOut, **REFUSED})
 def get_cancellation_quote(
     request: HttpRequest, subscription_id: PathId, at: DateIn | None = None, refund_policy: RefundPolicyChoice = "plan"
 ) -> dict:
@@ -351,7 +352,7 @@ class CancelOut(Schema):
     subscription: SubscriptionOut
 
 
-@router.post("/subscriptions/{subscription_id}/cancel", response={200: CancelOut})
+@router.post("/subscriptions/{subscription_id}/cancel", response={200: CancelOut, **REFUSED})
 def cancel_subscription(request: HttpRequest, subscription_id: PathId, body: CancelIn) -> dict:
     subscription = selectors.get_subscription(subscription_id)
     order = services.cancel(
@@ -374,6 +375,6 @@ def cancel_subscription(request: HttpRequest, subscription_id: PathId, body: Can
     }
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut})
+@router.get("/orders/{order_id}", response={200: OrderOut, **REFUSED})
 def get_order(request: HttpRequest, order_id: PathId) -> dict:
     return order_out(selectors.get_order(order_id))
