@@ -115,7 +115,7 @@ def test_idempotency_key_is_declared_exactly_on_the_operations_that_read_it(docu
 def test_every_error_response_lists_catalogued_codes_of_its_status(document: dict) -> None:
     for method, path, op in operations(document):
         for status, response in op["responses"].items():
-            if int(status) < 400:
+            if int(status) < 400 or status == "414":  # 414: gunicorn's own answer, before the application
                 continue
             codes = response["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
             assert codes, (method, path, status)
