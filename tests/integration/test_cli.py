@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 from collections.abc import Callable
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.db.models import F
 
-from receivables.cli import find, main
+from receivables.cli import COMMANDS, Command, find, main
+from receivables.core import configuration
+from receivables.core.commands import HIDDEN_BASE_OPTIONS, ShowDefaults
 from receivables.customers import services as customers
 from receivables.customers.models import Customer
 from receivables.demo import SEED_CUSTOMER
@@ -167,3 +171,29 @@ def test_demo_loads_the_seed_story_and_leaves_the_ledger_clean(db: None) -> None
     call_command("demo", stdout=repeat)
     assert "already loaded" in repeat.getvalue()
     assert Customer.objects.count() == 10
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_names_every_command_and_every_setting() -> None:
+    text = README.read_text()
+    for command in COMMANDS:
+        assert f"| `receivables {command.name}" in text, command.name
+    for setting in configuration.SETTINGS:
+        assert f"| `{setting.name}`" in text, setting.name
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
+def test_every_option_has_help_that_shows_its_default(command: Command) -> None:
+    management = load_command_class(get_commands()[command.target], command.target)
+    management.suppressed_base_arguments = HIDDEN_BASE_OPTIONS
+    parser = management.create_parser("receivables", command.name, formatter_class=ShowDefaults)
+    shown = [a for a in parser._actions if a.option_strings and a.help != argparse.SUPPRESS and a.dest != "help"]
+    assert shown, command.name
+    formatter = parser._get_formatter()
+    for action in shown:
+        assert action.help, (command.name, action.option_strings)
+        assert "default" in (formatter._get_help_string(action) or "").lower(), (command.name, action.dest)
+    text = parser.format_help()
+    assert "--settings" not in text and "--traceback" not in text
