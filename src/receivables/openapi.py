@@ -65,6 +65,12 @@ _CUSTOMER_READS = (
     "list_customer_subscriptions",
 )
 _REFUND_STEPS = ("get_refund", "update_refund", "process_refund", "approve_refund", "reject_refund", "cancel_refund")
+# A payment or a credit note: read it, apply it, refund it.
+_CREDIT_STEPS = {
+    "get_document": _to_path(document_id="id"),
+    "create_allocation": _to_body(source="id"),
+    "create_refund": _to_body(source="id"),
+}
 LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "create_customer": {
         **{read: _to_path(customer_id="id") for read in _CUSTOMER_READS},
@@ -78,17 +84,11 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
         "create_credit_note": _to_body(customer="customer", invoice="id"),
     },
     "create_credit_note": {
-        "get_document": _to_path(document_id="id"),
+        **_CREDIT_STEPS,
         "release_document": _to_path(document_id="id"),
-        "create_allocation": _to_body(source="id"),
-        "create_refund": _to_body(source="id"),
         "list_refundables": _to_path(customer_id="customer"),
     },
-    "record_payment": {
-        "get_document": _to_path(document_id="id"),
-        "create_allocation": _to_body(source="id"),
-        "create_refund": _to_body(source="id"),
-    },
+    "record_payment": _CREDIT_STEPS,
     "create_allocation": {"reverse_allocation": _to_path(allocation_id="id")},
     "create_refund": {step: _to_path(refund_id="id") for step in _REFUND_STEPS},
     "create_plan": {
