@@ -90,8 +90,9 @@ def test_production_needs_a_secret_key() -> None:
 
 
 def test_production_refuses_any_host_and_defaults_to_this_machine() -> None:
-    with pytest.raises(SettingError, match=r"ALLOWED_HOSTS: \* lets any Host header through"):
-        read({**PRODUCTION, "ALLOWED_HOSTS": "*"})
+    for hosts in ("*", "books.example.com,*"):
+        with pytest.raises(SettingError, match=r"ALLOWED_HOSTS: \* lets any Host header through"):
+            read({**PRODUCTION, "ALLOWED_HOSTS": hosts})
     bare = {k: v for k, v in PRODUCTION.items() if k != "ALLOWED_HOSTS"}
     assert read(bare)["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
     assert read({"ALLOWED_HOSTS": "*"})["ALLOWED_HOSTS"] == ["*"]  # a developer's choice outside production

@@ -98,6 +98,11 @@ def _is_address(host: str) -> bool:
     return True
 
 
+def no_wildcard(hosts: list[str]) -> None:
+    if "*" in hosts:
+        raise ValueError("* lets any Host header through: name the hosts")
+
+
 def origins(text: str) -> list[str]:
     found = words(text)
     for origin in found:
@@ -187,10 +192,11 @@ class Setting:
     meaning: str
     # Must it be set in production (RECEIVABLES_PRODUCTION=1)?
     required_in_production: bool = False
-    # Values refused in production though valid elsewhere, with the reason.
-    refused_in_production: tuple[tuple[Any, str], ...] = ()
-    # Shown in messages? (never a secret)
+    # A stricter rule in production: raises ValueError for a value that is fine elsewhere.
+    production_rule: Callable[[Any], None] | None = None
+    # Never shown in a message (a secret); a URL is shown without its password.
     secret: bool = False
+    url: bool = False
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -209,11 +215,13 @@ SETTINGS: tuple[Setting, ...] = (
         LOCAL_HOSTS,
         host_names,
         "comma-separated host names the server answers to (the Host header)",
-        refused_in_production=((["*"], "* lets any Host header through: name the hosts"),),
+        production_rule=no_wildcard,
     ),
     Setting("CSRF_TRUSTED_ORIGINS", "", origins, "comma-separated origins trusted for forms behind a proxy"),
     Setting("RECEIVABLES_BEHIND_TLS_PROXY", "0", flag, "1 when a proxy terminates TLS and sends X-Forwarded-Proto"),
-    Setting("DATABASE_URL", default_database_url, database_url, "sqlite:///PATH or postgres://USER@HOST:PORT/NAME"),
+    Setting(
+        "DATABASE_URL", default_database_url, database_url, "sqlite:///PATH or postgres://USER@HOST:PORT/NAME", url=True
+    ),
     Setting(
         "CONN_MAX_AGE",
         "60",
@@ -263,17 +271,24 @@ def _text_of(setting: Setting, environ: Mapping[str, str], production: bool) -> 
     return setting.default if isinstance(setting.default, str) else setting.default()
 
 
+def _named(setting: Setting, text: str) -> str:
+    """The setting as a message names it: with its value, unless that is a secret."""
+    if setting.secret:
+        return setting.name
+    return f"{setting.name}={(shown_url(text) if setting.url else text)!r}"
+
+
 def read_one(setting: Setting, environ: Mapping[str, str], production: bool) -> Any:
     text = _text_of(setting, environ, production)
     try:
         value = setting.read(text)
     except ValueError as error:
-        shown = "" if setting.secret else f"={shown_url(text)!r}" if setting.name == "DATABASE_URL" else f"={text!r}"
-        raise SettingError(f"{setting.name}{shown}", str(error)) from None
-    if production:
-        for refused, why in setting.refused_in_production:
-            if value == refused:
-                raise SettingError(setting.name, f"{why} ({PRODUCTION_FLAG}=1)")
+        raise SettingError(_named(setting, text), str(error)) from None
+    if production and setting.production_rule is not None:
+        try:
+            setting.production_rule(value)
+        except ValueError as error:
+            raise SettingError(setting.name, f"{error} ({PRODUCTION_FLAG}=1)") from None
     return value
 
 
