@@ -56,8 +56,51 @@ class Answer:
     body: Any
 
 
+def declared_error_codes(method: str, route: str, status: int) -> list[str]:
+    """The codes the OpenAPI document says ``method route`` can answer ``status`` with."""
+    from receivables.api import api
+
+    operation = api.get_openapi_schema(path_prefix="/api/v1")["paths"][f"/api/v1{route}"][method.lower()]
+    response = operation["responses"].get(status, {})
+    return (
+        response.get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+        .get("properties", {})
+        .get("error", {})
+        .get("enum", [])
+    )
+
+
+def check_error_is_declared(response: Any, body: Any) -> None:
+    """Every refusal any API test meets must be one the OpenAPI document declares for its operation."""
+    from receivables.api import route_of
+
+    if not 400 <= response.status_code < 500 and response.status_code != 503:
+        return  # a 500 is a bug, never part of the contract (tests that provoke one check its body)
+    if not isinstance(body, dict) or "error" not in body:
+        return
+    if (
+        response.wsgi_request.resolver_match is None
+        or response.status_code in (404, 405)
+        and body["error"]
+        in (
+            "not_found",
+            "method_not_allowed",
+        )
+    ):
+        return  # no operation answered: an unknown path or method
+    route = route_of(response.wsgi_request)
+    declared = declared_error_codes(response.wsgi_request.method, route, response.status_code)
+    assert body["error"] in declared, (
+        f"{response.wsgi_request.method} {route} answered {response.status_code} {body['error']!r}, "
+        f"which its OpenAPI operation does not declare (it declares {declared})"
+    )
+
+
 class ApiClient:
-    """Talks JSON to /api/v1 with a bearer token, the way an integrator would."""
+    """Talks JSON to /api/v1 with a bearer token, the way an integrator would; every refusal it
+    meets is checked against the codes the OpenAPI document declares for the operation."""
 
     def __init__(self, token: str | None) -> None:
         self.client = Client()
@@ -66,6 +109,7 @@ class ApiClient:
     def _answer(self, response: Any) -> Answer:
         is_json = response.get("Content-Type", "").startswith("application/json")
         body = json.loads(response.content) if is_json and response.content else response.content.decode()
+        check_error_is_declared(response, body)
         return Answer(response.status_code, body)
 
     def get(self, path: str, **params: Any) -> Answer:

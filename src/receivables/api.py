@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
+from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from receivables.core import context
-from receivables.core.errors import ReceivablesError, status_for
+from receivables.core.errors import CATALOGUE, ReceivablesError, status_for
+from receivables.core.middleware import RETRY_AFTER_SECONDS
 from receivables.core.permissions import ADMIN, APPROVE, EDIT_REFUND, READ, WRITE, can
 from receivables.core.roles import role_of
 from receivables.core.tokens import user_for_token
+from receivables.openapi import TAGS, ContractSchema
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +101,33 @@ class BearerToken(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+class ReceivablesApi(NinjaAPI):
+    """django-ninja's API with the contract's OpenAPI document (``receivables.openapi``)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        return _contract(self, self.get_root_path(path_params or {}) if path_prefix is None else path_prefix)
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """The view's own name: create_invoice, process_refund."""
+        return operation.view_func.__name__
+
+
+@cache
+def _contract(api: ReceivablesApi, path_prefix: str) -> OpenAPISchema:
+    """Built once per process: reading which codes each view can raise takes a moment."""
+    return ContractSchema(api, path_prefix)
+
+
+api = ReceivablesApi(
     title="Receivables API",
     version="1",
-    description="Accounts receivable, refunds and subscriptions. Amounts are decimal strings.",
+    description="Accounts receivable, refunds and subscriptions. Amounts are decimal strings; every error is "
+    '`{"error": code, "detail": message, "field": field}` with the codes each operation lists (docs/ERRORS.md).',
     auth=BearerToken(),
     urls_namespace="api",
+    openapi_extra={"tags": TAGS},
 )
 
 
@@ -114,22 +140,31 @@ def on_refused(request: HttpRequest, error: ReceivablesError) -> HttpResponse:
     return error_response(request, status_for(error), error.code, str(error), error.field)
 
 
-# Pydantic's error types, translated to the project's stable codes.
+# Pydantic's own error types, translated to the project's stable codes (the schema types raise
+# catalogue codes themselves).
 VALIDATION_CODES = {
     "missing": "missing_field",
     "extra_forbidden": "extra_field",
     "string_type": "not_a_string",
+    "string_too_short": "required",
     "string_too_long": "too_long",
-    "int_parsing": "invalid_id",
-    "int_type": "invalid_id",
+    "string_pattern_mismatch": "invalid_value",
+    "int_parsing": "not_a_number",
+    "int_type": "not_a_number",
+    "int_from_float": "not_a_number",
+    "greater_than_equal": "out_of_range",
+    "less_than_equal": "out_of_range",
     "bool_type": "not_a_boolean",
     "bool_parsing": "not_a_boolean",
     "literal_error": "invalid_choice",
     "enum": "invalid_choice",
     "json_invalid": "invalid_json",
     "model_attributes_type": "invalid_body",
+    "model_type": "invalid_body",
     "dict_type": "invalid_body",
     "list_type": "not_a_list",
+    "too_short": "required",
+    "too_long": "too_long",
 }
 
 
@@ -145,21 +180,10 @@ def _field_of(location: tuple | list) -> str:
 def on_invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
     first: dict[str, Any] = dict(error.errors[0]) if error.errors else {}
     field = _field_of(first.get("loc", ()))
-    code = VALIDATION_CODES.get(str(first.get("type", "")), "invalid_value")
-    if code == "not_a_string" and field.split(".")[-1] in AMOUNT_FIELDS:
-        code = "amount_not_string"
+    kind = str(first.get("type", ""))
+    code = kind if kind in CATALOGUE else VALIDATION_CODES.get(kind, "invalid_value")
     status = 400 if code == "invalid_json" else 422
     return error_response(request, status, code, f"{field or 'body'}: {first.get('msg', 'invalid')}", field or None)
-
-
-AMOUNT_FIELDS = {
-    "amount",
-    "unit_price",
-    "setup_fee",
-    "recurring_fee",
-    "non_refundable_amount",
-    "credit_limit",
-}
 
 
 @api.exception_handler(AuthenticationError)
@@ -198,7 +222,9 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
 
     if isinstance(error, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", error)
-        return error_response(request, 503, "database_unavailable", "the database is unavailable; try again")
+        response = error_response(request, 503, "database_unavailable", "the database is unavailable; try again")
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
     if isinstance(error, DatabaseError):
         logger.exception("database error")
         return error_response(request, 409, "database_conflict", "the change conflicted with another; try again")

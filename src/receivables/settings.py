@@ -1,40 +1,34 @@
-"""Django settings, read from the environment.
+"""Django settings, read from the environment through ``receivables.core.configuration``.
 
-DATABASE_URL (default: SQLite file ``receivables.sqlite3`` in the working directory),
-SECRET_KEY (required when RECEIVABLES_PRODUCTION=1), DEBUG, ALLOWED_HOSTS, TIME_ZONE.
+That module's table names every setting, its default and its rule; a malformed value stops
+the process here with one line naming the setting (``SettingError``).
 """
 
 from __future__ import annotations
 
 import datetime
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
+
+from receivables.core import configuration
 
 BASE_DIR = Path(__file__).resolve().parent
+ENV = configuration.read()
 
+PRODUCTION: bool = ENV["RECEIVABLES_PRODUCTION"]
+DEBUG: bool = ENV["DEBUG"]
 
-def _flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+# Development only: a fresh key per process start means sessions do not survive restarts
+# (``serve`` hands its key to every worker). Production requires one.
+SECRET_KEY: str = ENV["SECRET_KEY"] or "dev-" + secrets.token_urlsafe(40)
 
-
-PRODUCTION = _flag("RECEIVABLES_PRODUCTION")
-DEBUG = _flag("DEBUG")
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when RECEIVABLES_PRODUCTION=1")
-    # Development only: a fresh key per process start means sessions do not survive restarts.
-    SECRET_KEY = "dev-" + secrets.token_urlsafe(40)
-
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# Never "*" in production (a forged Host header would steer links and redirects); the default
+# is this machine's own names.
+ALLOWED_HOSTS: list[str] = ENV["ALLOWED_HOSTS"]
+CSRF_TRUSTED_ORIGINS: list[str] = ENV["CSRF_TRUSTED_ORIGINS"]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -51,6 +45,8 @@ INSTALLED_APPS = [
     "receivables.refunds",
     "receivables.subscriptions",
     "receivables.backoffice",
+    # Only for its vendored Swagger UI (templates and static files): /api/v1/docs works offline.
+    "ninja",
     "axes",
 ]
 
@@ -62,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "receivables.core.middleware.DatabaseUnavailableMiddleware",
+    "receivables.core.middleware.ApiAnswersInJsonMiddleware",
     "receivables.core.request_context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -77,7 +74,7 @@ AUTHENTICATION_BACKENDS = [
 # Login throttling: five failures for one username (from anywhere) lock the username, and five
 # from one client address lock the address, each for 15 minutes; an admin may unlock a user
 # (POST /api/v1/users/{username}/unlock). The address is the real client's behind our proxy.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_FAILURE_LIMIT: int = ENV["AXES_FAILURE_LIMIT"]
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "receivables.core.request_context.client_address"
@@ -104,12 +101,14 @@ TEMPLATES = [
 
 
 def _database() -> dict[str, Any]:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path.cwd() / 'receivables.sqlite3'}"
+    config: dict[str, Any] = dict(ENV["DATABASE_URL"])
     # Persistent connections spare each request a new connection (on PostgreSQL a process fork);
     # the health check replaces one that died, e.g. after the server restarted.
-    conn_max_age = int(os.environ.get("CONN_MAX_AGE", "60"))
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True))
-    if config["ENGINE"] == "django.db.backends.sqlite3":
+    config.update(CONN_MAX_AGE=ENV["CONN_MAX_AGE"], CONN_HEALTH_CHECKS=True)
+    if config["ENGINE"] != "django.db.backends.sqlite3":
+        # An unreachable server is an error within seconds, not a hang of minutes.
+        config.setdefault("OPTIONS", {})["connect_timeout"] = ENV["DATABASE_CONNECT_TIMEOUT"]
+    else:
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
         # failing half-way with "database is locked"; WAL lets readers run beside a writer.
         config["OPTIONS"] = {
@@ -132,12 +131,12 @@ PASSWORD_HASHERS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
+TIME_ZONE: str = ENV["TIME_ZONE"]
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
+STATIC_ROOT: str | None = ENV["STATIC_ROOT"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -156,13 +155,12 @@ CSRF_COOKIE_SECURE = PRODUCTION
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = 31_536_000 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
-RECEIVABLES_BEHIND_TLS_PROXY = _flag("RECEIVABLES_BEHIND_TLS_PROXY")
+RECEIVABLES_BEHIND_TLS_PROXY: bool = ENV["RECEIVABLES_BEHIND_TLS_PROXY"]
 if RECEIVABLES_BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# No inline scripts or styles anywhere; the API's interactive docs page loads Swagger UI
-# from its CDN, so it alone is left out.
+# No inline scripts or styles anywhere, the API's docs page included (its Swagger UI is
+# django-ninja's vendored copy, configured by a JSON block and a script file).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
@@ -180,16 +178,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # The business's own settings.
-RECEIVABLES_BASE_CURRENCY = os.environ.get("RECEIVABLES_BASE_CURRENCY", "GBP")
-RECEIVABLES_GATEWAY = os.environ.get("RECEIVABLES_GATEWAY", "receivables.gateways.sandbox.SandboxGateway")
+RECEIVABLES_BASE_CURRENCY: str = ENV["RECEIVABLES_BASE_CURRENCY"]
+RECEIVABLES_GATEWAY: str = ENV["RECEIVABLES_GATEWAY"]
 
 # Refunds at or above this amount (per currency, "*" for the rest) need a second person:
 # their creator cannot process them. "GBP=250.00,*=0"; the default 0 means always.
-REFUND_APPROVAL_THRESHOLD = os.environ.get("REFUND_APPROVAL_THRESHOLD", "*=0")
+REFUND_APPROVAL_THRESHOLD: str = ENV["REFUND_APPROVAL_THRESHOLD"]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": ENV["LOG_LEVEL"]},
 }

@@ -142,12 +142,18 @@ def test_a_wildcard_threshold_applies_in_each_currencys_own_units(api: ApiClient
 
 def test_an_amount_past_the_bound_is_refused_before_anything_is_charged(api: ApiClient, bank: dict) -> None:
     customer = _customer(api)
-    too_large = "10000000000000.00"  # 10^15 pence
+    too_large = "10000000000000.00"  # 10^15 pence: more digits than an amount may have
     charged = _card_payment(api, customer, too_large)
     typed = api.post("/payments", {"customer": customer, "amount": too_large, "method": "bank_transfer"})
+    huge = [  # 9,999,999,999,990.00 + 10.00: a penny past the largest total
+        {"description": "Nearly all", "quantity": "100000", "unit_price": "99999999.9999"},
+        {"description": "The rest", "quantity": "1", "unit_price": "10.00"},
+    ]
+    invoiced = api.post("/invoices", {"customer": customer, "lines": huge})
 
     for answer in (charged, typed):
-        assert (answer.status, answer.body["error"], answer.body["field"]) == (422, "amount_too_large", "amount")
+        assert (answer.status, answer.body["error"], answer.body["field"]) == (422, "invalid_amount", "amount")
+    assert (invoiced.status, invoiced.body["error"], invoiced.body["field"]) == (422, "amount_too_large", "amount")
     assert _footprint() == (0, 0, 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Annotated
 
 from axes import utils as axes_utils
 from django.contrib.auth import get_user_model
@@ -14,14 +15,15 @@ from pydantic import Field
 from receivables.core import audit, spreadsheets, tokens
 from receivables.core.errors import NotFound
 from receivables.core.models import ApiToken, AuditEntry
-from receivables.core.schemas import ERRORS, StrictIn
+from receivables.core.roles import ROLES, role_of
+from receivables.core.schemas import REFUSED, ClosedSet, StrictIn, Timestamp, count, text
 
 router = Router(tags=["audit and access"])
 
 
 class AuditOut(Schema):
     id: int
-    at: str
+    at: Timestamp
     actor: str
     via: str
     # Who minted the API token the change came through (an admin, for a service account's token).
@@ -65,20 +67,29 @@ def _entries(object_ref: str, limit: int) -> list[AuditEntry]:
     return list(AuditEntry.objects.select_related("minted_by").order_by("-id")[:limit])
 
 
-@router.get("/audit", response={200: AuditList, **ERRORS})
-def audit_trail(
+ObjectRef = Annotated[str, text(80, required=False, example="document:42")]
+
+
+@router.get("/audit", response={200: AuditList, **REFUSED})
+def list_audit_entries(
     request: HttpRequest,
-    object: str = Query("", max_length=80),  # noqa: A002 - the contract's name
+    object: ObjectRef = "",  # noqa: A002 - the contract's name
     limit: int = Query(200, ge=1, le=5000),
 ) -> dict:
     """Every change, newest first; ``object=document:42`` for one object's history, oldest first."""
     return {"items": [audit_out(e) for e in _entries(object, limit)]}
 
 
-@router.get("/audit.csv", response={200: None, **ERRORS})
-def audit_csv(
+CSV = {
+    "description": "The audit trail as CSV, one row per entry",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
+@router.get("/audit.csv", response={200: None, **REFUSED}, openapi_extra={"responses": {200: CSV}})
+def export_audit_csv(
     request: HttpRequest,
-    object: str = Query("", max_length=80),  # noqa: A002
+    object: ObjectRef = "",  # noqa: A002
     limit: int = Query(5000, ge=1, le=100000),
 ) -> HttpResponse:
     buffer = io.StringIO()
@@ -94,24 +105,29 @@ def audit_csv(
 
 
 class TokenIn(StrictIn):
-    user: str = Field(max_length=150)
-    expires_in_days: int | None = Field(None, ge=1, le=3650)
+    user: Annotated[str, text(150)]
+    expires_in_days: Annotated[int, count(1, 3650)] | None = None
+
+
+Role = Annotated[str, ClosedSet("Role", ROLES)]
 
 
 class TokenCreated(Schema):
     token: str
     prefix: str
     user: str
-    expires_at: str | None
+    role: Role | None
+    expires_at: Timestamp | None
 
 
 class TokenOut(Schema):
     prefix: str
     user: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-    last_used_at: str | None
+    role: Role | None = Field(description="the role the token acts with: its user's")
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
 
 
 class TokenList(Schema):
@@ -126,6 +142,7 @@ def token_out(record: ApiToken) -> dict:
     return {
         "prefix": record.prefix,
         "user": record.user.get_username(),
+        "role": role_of(record.user),
         "created_at": record.created_at.isoformat(),
         "expires_at": _when(record.expires_at),
         "revoked_at": _when(record.revoked_at),
@@ -133,13 +150,13 @@ def token_out(record: ApiToken) -> dict:
     }
 
 
-@router.get("/api-tokens", response={200: TokenList, **ERRORS})
-def list_tokens(request: HttpRequest) -> dict:
+@router.get("/api-tokens", response={200: TokenList, **REFUSED})
+def list_api_tokens(request: HttpRequest) -> dict:
     return {"items": [token_out(t) for t in ApiToken.objects.select_related("user").order_by("-id")[:1000]]}
 
 
-@router.post("/api-tokens", response={201: TokenCreated, **ERRORS})
-def create_token(request: HttpRequest, body: TokenIn) -> Status:
+@router.post("/api-tokens", response={201: TokenCreated, **REFUSED})
+def create_api_token(request: HttpRequest, body: TokenIn) -> Status:
     """The token is shown here once; only its digest is kept."""
     user = get_user_model().objects.filter(username=body.user, is_active=True).first()
     if user is None:
@@ -152,8 +169,8 @@ def create_token(request: HttpRequest, body: TokenIn) -> Status:
     )
 
 
-@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut, **ERRORS})
-def revoke_token(request: HttpRequest, prefix: str) -> dict:
+@router.post("/api-tokens/{prefix}/revoke", response={200: TokenOut, **REFUSED})
+def revoke_api_token(request: HttpRequest, prefix: Annotated[str, text(40)]) -> dict:
     if not tokens.revoke(prefix):
         raise NotFound("api_token", prefix, "prefix")
     return token_out(ApiToken.objects.select_related("user").get(prefix=prefix))
@@ -164,8 +181,8 @@ class UnlockOut(Schema):
     attempts_cleared: int
 
 
-@router.post("/users/{username}/unlock", response={200: UnlockOut, **ERRORS})
-def unlock_user(request: HttpRequest, username: str) -> dict:
+@router.post("/users/{username}/unlock", response={200: UnlockOut, **REFUSED})
+def unlock_user(request: HttpRequest, username: Annotated[str, text(150)]) -> dict:
     """Lift a login lockout of a username (its failed attempts are forgotten), on the audit trail."""
     user = get_user_model().objects.filter(username=username).first()
     if user is None:

@@ -172,4 +172,10 @@ def idempotent(
     # django-ninja reads the parameters from the signature; resolve its annotations here,
     # where the view's module globals are known.
     wrapper.__signature__ = inspect.signature(view, eval_str=True)  # type: ignore[attr-defined]
+    wrapper.idempotency_header = HEADER  # type: ignore[attr-defined]
     return wrapper
+
+
+def takes_key(view: Callable[..., Any]) -> bool:
+    """Whether a view reads ``Idempotency-Key`` (the OpenAPI document declares the header on it)."""
+    return getattr(view, "idempotency_header", None) == HEADER

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +50,31 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, UNAVAILABLE):
             return unavailable(exception)
         return None
+
+
+API_PREFIX = "/api/v1/"
+
+
+class ApiAnswersInJsonMiddleware:
+    """Under /api/v1/ every answer is the API's JSON error format, also for a path no route has
+    (Django's 404 page) and a method a route does not take (a plain 405, its Allow header kept)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or response.status_code not in (404, 405):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        if response.status_code == 404:
+            return _error(404, "not_found", f"no API route at {request.path}")
+        allowed = response.get("Allow", "")
+        answer = _error(405, "method_not_allowed", f"{request.method} is not allowed here; allowed: {allowed}")
+        answer["Allow"] = allowed
+        return answer
+
+
+def _error(status: int, code: str, detail: str) -> HttpResponse:
+    return JsonResponse({"error": code, "detail": detail, "field": None}, status=status)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
@@ -10,22 +10,48 @@ from pydantic import Field
 from receivables.core import inputs
 from receivables.core.errors import Conflict, ReceivablesError
 from receivables.core.idempotency import client_key, idempotent
-from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
+from receivables.core.schemas import (
+    REFUSED,
+    Amount,
+    AmountOut,
+    ClosedSet,
+    Currency,
+    DateIn,
+    DateOut,
+    Flag,
+    Id,
+    PathId,
+    Quantity,
+    StrictIn,
+    TaxRate,
+    Timestamp,
+    UnitPrice,
+    text,
+)
 from receivables.customers.selectors import get_customer
 from receivables.documents import selectors, services
-from receivables.documents.models import Allocation, Document, DocumentType
+from receivables.documents.models import Allocation, Document, DocumentType, PaymentMethod
+from receivables.documents.models import Status as DocumentStatus
 from receivables.documents.selectors import money
 from receivables.gateways import services as gateways
 from receivables.money import Money, decimal_formatter
 
 router = Router(tags=["documents"])
 
+# The closed sets of this area, each from its one source.
+DocumentTypeChoice = Annotated[str, ClosedSet("DocumentType", DocumentType.values)]
+StatusChoice = Annotated[str, ClosedSet("DocumentStatus", DocumentStatus.values)]
+PaymentMethodChoice = Annotated[str, ClosedSet("PaymentMethod", PaymentMethod.values)]
+CreditReason = Annotated[str, ClosedSet("CreditReason", services.CREDIT_REASONS)]
+DebitReason = Annotated[str, ClosedSet("DebitReason", services.DEBIT_REASONS)]
+Description = Annotated[str, text(200, required=False)]
+
 
 class LineIn(StrictIn):
-    description: str = Field(max_length=1000)
-    quantity: str = Field(max_length=32)
-    unit_price: Amount
-    tax_rate: str = Field("0", max_length=12)
+    description: Annotated[str, text(200, example="Cable")]
+    quantity: Quantity
+    unit_price: UnitPrice
+    tax_rate: TaxRate = "0"
 
 
 class LineOut(Schema):
@@ -33,26 +59,26 @@ class LineOut(Schema):
     quantity: str
     unit_price: str
     tax_rate: str
-    net: str
-    tax: str
+    net: AmountOut
+    tax: AmountOut
 
 
 class DocumentOut(Schema):
     id: int
-    type: str
+    type: DocumentTypeChoice
     number: str
     customer: int
-    date: str
-    currency: str
-    amount: str
-    net: str
-    tax: str
-    outstanding: str
-    status: str
-    reason: str
+    date: DateOut
+    currency: Currency
+    amount: AmountOut
+    net: AmountOut
+    tax: AmountOut
+    outstanding: AmountOut
+    status: StatusChoice
+    reason: str = Field(description="a credit note's CreditReason or a debit memo's DebitReason; empty for others")
     description: str
-    method: str
-    due_date: str | None
+    method: str = Field(description="a payment's PaymentMethod; empty for other documents")
+    due_date: DateOut | None
     bank_account: int | None
     invoice: int | None
     source: int | None
@@ -105,12 +131,12 @@ def _lines(body_lines: list[LineIn]) -> list[services.LineInput]:
 
 class InvoiceIn(StrictIn):
     customer: Id
-    date: DateText | None = None
-    description: str = Field("", max_length=200)
+    date: DateIn | None = None
+    description: Description = ""
     lines: list[LineIn] = Field(min_length=1, max_length=500)
 
 
-@router.post("/invoices", response={201: DocumentOut, **ERRORS})
+@router.post("/invoices", response={201: DocumentOut, **REFUSED})
 @idempotent
 def create_invoice(request: HttpRequest, body: InvoiceIn) -> Status:
     customer = get_customer(body.customer, "customer")
@@ -126,13 +152,13 @@ def create_invoice(request: HttpRequest, body: InvoiceIn) -> Status:
 
 class DebitMemoIn(StrictIn):
     customer: Id
-    date: DateText | None = None
-    reason: str = Field("correction", max_length=40)
-    description: str = Field("", max_length=200)
+    date: DateIn | None = None
+    reason: DebitReason = "correction"
+    description: Description = ""
     lines: list[LineIn] = Field(min_length=1, max_length=500)
 
 
-@router.post("/debit-memos", response={201: DocumentOut, **ERRORS})
+@router.post("/debit-memos", response={201: DocumentOut, **REFUSED})
 @idempotent
 def create_debit_memo(request: HttpRequest, body: DebitMemoIn) -> Status:
     customer = get_customer(body.customer, "customer")
@@ -150,14 +176,14 @@ def create_debit_memo(request: HttpRequest, body: DebitMemoIn) -> Status:
 class PaymentIn(StrictIn):
     customer: Id
     amount: Amount
-    method: Literal["card", "bank_transfer", "cash", "cheque", "direct_debit"]
+    method: PaymentMethodChoice
     bank_account: Id | None = None
-    card_token: str | None = Field(None, max_length=100)
-    date: DateText | None = None
-    description: str = Field("", max_length=200)
+    card_token: Annotated[str, text(100, example="tok_visa")] | None = None
+    date: DateIn | None = None
+    description: Description = ""
 
 
-@router.post("/payments", response={201: DocumentOut, **ERRORS})
+@router.post("/payments", response={201: DocumentOut, **REFUSED})
 @idempotent(atomic=lambda body, **_: body.card_token is None)  # a card payment calls the gateway
 def record_payment(request: HttpRequest, body: PaymentIn) -> Status:
     customer = get_customer(body.customer, "customer")
@@ -205,17 +231,17 @@ def _charge_card(request: HttpRequest, customer_id: int, amount: Money, body: Pa
 
 class CreditNoteIn(StrictIn):
     customer: Id
-    reason: str = Field(max_length=40)
+    reason: CreditReason
     amount: Amount | None = None
-    tax_rate: str = Field("0", max_length=12)
-    lines: list[LineIn] | None = Field(None, max_length=500)
+    tax_rate: TaxRate = "0"
+    lines: list[LineIn] | None = Field(None, min_length=1, max_length=500)
     invoice: Id | None = None
-    date: DateText | None = None
-    description: str = Field("", max_length=200)
-    hold: bool = False
+    date: DateIn | None = None
+    description: Description = ""
+    hold: Flag = False
 
 
-@router.post("/credit-notes", response={201: DocumentOut, **ERRORS})
+@router.post("/credit-notes", response={201: DocumentOut, **REFUSED})
 @idempotent
 def create_credit_note(request: HttpRequest, body: CreditNoteIn) -> Status:
     customer = get_customer(body.customer, "customer")
@@ -235,20 +261,20 @@ def create_credit_note(request: HttpRequest, body: CreditNoteIn) -> Status:
     return Status(201, document_out(credit))
 
 
-@router.get("/documents/{document_id}", response={200: DocumentOut, **ERRORS})
-def get_document(request: HttpRequest, document_id: int) -> dict:
+@router.get("/documents/{document_id}", response={200: DocumentOut, **REFUSED})
+def get_document(request: HttpRequest, document_id: PathId) -> dict:
     return document_out(selectors.get_document(document_id))
 
 
-@router.post("/documents/{document_id}/release", response={200: DocumentOut, **ERRORS})
+@router.post("/documents/{document_id}/release", response={200: DocumentOut, **REFUSED})
 @idempotent
-def release(request: HttpRequest, document_id: int) -> dict:
+def release_document(request: HttpRequest, document_id: PathId) -> dict:
     return document_out(services.release_credit(selectors.get_document(document_id).pk, user=request.user))
 
 
-@router.post("/documents/{document_id}/cancel", response={200: DocumentOut, **ERRORS})
+@router.post("/documents/{document_id}/cancel", response={200: DocumentOut, **REFUSED})
 @idempotent
-def cancel_held(request: HttpRequest, document_id: int) -> dict:
+def cancel_held_document(request: HttpRequest, document_id: PathId) -> dict:
     """A credit on hold that never touched a gateway is withdrawn: kept for the record, counted nowhere."""
     return document_out(services.cancel_held_credit(selectors.get_document(document_id).pk, user=request.user))
 
@@ -263,9 +289,9 @@ class AllocationOut(Schema):
     id: int
     source: int
     target: int
-    amount: str
+    amount: AmountOut
     reversal_of: int | None
-    created_at: str
+    created_at: Timestamp
 
 
 def allocation_out(allocation: Allocation) -> dict:
@@ -279,7 +305,7 @@ def allocation_out(allocation: Allocation) -> dict:
     }
 
 
-@router.post("/allocations", response={201: AllocationOut, **ERRORS})
+@router.post("/allocations", response={201: AllocationOut, **REFUSED})
 @idempotent
 def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
     source = selectors.get_document(body.source, "source")
@@ -289,29 +315,29 @@ def create_allocation(request: HttpRequest, body: AllocationIn) -> Status:
     return Status(201, allocation_out(allocation))
 
 
-@router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut, **ERRORS})
+@router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut, **REFUSED})
 @idempotent
-def reverse_allocation(request: HttpRequest, allocation_id: int) -> Status:
+def reverse_allocation(request: HttpRequest, allocation_id: PathId) -> Status:
     return Status(201, allocation_out(services.reverse_allocation(allocation_id, user=request.user)))
 
 
 class RefundableOut(Schema):
     id: int
-    type: str
+    type: DocumentTypeChoice
     number: str
-    date: str
-    amount: str
-    outstanding: str
-    currency: str
-    method: str
+    date: DateOut
+    amount: AmountOut
+    outstanding: AmountOut
+    currency: Currency
+    method: str = Field(description="a payment's PaymentMethod; empty for a credit note")
 
 
 class RefundableList(Schema):
     items: list[RefundableOut]
 
 
-@router.get("/customers/{customer_id}/refundables", response={200: RefundableList, **ERRORS})
-def refundables(request: HttpRequest, customer_id: int) -> dict:
+@router.get("/customers/{customer_id}/refundables", response={200: RefundableList, **REFUSED})
+def list_refundables(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     return {
         "items": [
@@ -332,24 +358,24 @@ def refundables(request: HttpRequest, customer_id: int) -> dict:
 
 class StatementLineOut(Schema):
     id: int
-    date: str
-    type: str
+    date: DateOut
+    type: DocumentTypeChoice
     number: str
     description: str
-    debit: str | None
-    credit: str | None
-    balance: str
-    outstanding: str
-    status: str
+    debit: AmountOut | None
+    credit: AmountOut | None
+    balance: AmountOut
+    outstanding: AmountOut
+    status: StatusChoice
 
 
 class StatementOut(Schema):
     customer: int
-    currency: str
-    date_from: str
-    date_to: str
-    opening_balance: str
-    closing_balance: str
+    currency: Currency
+    date_from: DateOut
+    date_to: DateOut
+    opening_balance: AmountOut
+    closing_balance: AmountOut
     page: int
     pages: int
     lines: list[StatementLineOut]
@@ -373,12 +399,12 @@ def _describe(document: Document | selectors.StatementDocument) -> str:
     )
 
 
-@router.get("/customers/{customer_id}/statement", response={200: StatementOut, **ERRORS})
-def statement(
+@router.get("/customers/{customer_id}/statement", response={200: StatementOut, **REFUSED})
+def get_statement(
     request: HttpRequest,
-    customer_id: int,
-    date_from: DateText | None = Query(None, alias="from"),
-    date_to: DateText | None = Query(None, alias="to"),
+    customer_id: PathId,
+    date_from: DateIn | None = Query(None, alias="from"),
+    date_to: DateIn | None = Query(None, alias="to"),
     page: int | None = Query(None, ge=1, le=10**7),
     page_size: int = Query(selectors.STATEMENT_PAGE_SIZE, ge=1, le=1000),
 ) -> HttpResponse:
@@ -420,13 +446,13 @@ def statement(
 
 class SummaryOut(Schema):
     customer: int
-    currency: str
-    balance: str
+    currency: Currency
+    balance: AmountOut
     outstanding_items: list[DocumentOut]
 
 
-@router.get("/customers/{customer_id}/summary", response={200: SummaryOut, **ERRORS})
-def summary(request: HttpRequest, customer_id: int) -> dict:
+@router.get("/customers/{customer_id}/summary", response={200: SummaryOut, **REFUSED})
+def get_account_summary(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     items = selectors.outstanding_items(customer)[:500]
     return {
@@ -438,18 +464,18 @@ def summary(request: HttpRequest, customer_id: int) -> dict:
 
 
 class AgeingOut(Schema):
-    currency: str
-    current: str
-    days_1_30: str
-    days_31_60: str
-    days_61_90: str
-    over_90: str
-    total: str
-    unapplied_credits: str
+    currency: Currency
+    current: AmountOut
+    days_1_30: AmountOut
+    days_31_60: AmountOut
+    days_61_90: AmountOut
+    over_90: AmountOut
+    total: AmountOut
+    unapplied_credits: AmountOut
 
 
 class AgeingList(Schema):
-    as_of: str
+    as_of: DateOut
     items: list[AgeingOut]
 
 
@@ -472,14 +498,14 @@ def ageing_out(as_of_day: object, rows: list[selectors.Ageing]) -> dict:
     }
 
 
-@router.get("/customers/{customer_id}/aged-receivables", response={200: AgeingList, **ERRORS})
-def customer_ageing(request: HttpRequest, customer_id: int, as_of: DateText | None = None) -> dict:
+@router.get("/customers/{customer_id}/aged-receivables", response={200: AgeingList, **REFUSED})
+def get_customer_aged_receivables(request: HttpRequest, customer_id: PathId, as_of: DateIn | None = None) -> dict:
     customer = get_customer(customer_id)
     day = inputs.date(as_of, "as_of")
     return ageing_out(day, selectors.aged_receivables(day, customer))
 
 
-@router.get("/aged-receivables", response={200: AgeingList, **ERRORS})
-def book_ageing(request: HttpRequest, as_of: DateText | None = None) -> dict:
+@router.get("/aged-receivables", response={200: AgeingList, **REFUSED})
+def get_aged_receivables(request: HttpRequest, as_of: DateIn | None = None) -> dict:
     day = inputs.date(as_of, "as_of")
     return ageing_out(day, selectors.aged_receivables(day))

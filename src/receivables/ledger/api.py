@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Router, Schema
 
-from receivables.core import checks, inputs
-from receivables.core.schemas import ERRORS
+from receivables.core import checks
+from receivables.core.schemas import REFUSED, AmountOut, Currency
 from receivables.documents.selectors import money
 from receivables.ledger import selectors
 
@@ -15,20 +15,21 @@ router = Router(tags=["ledger"])
 class TrialBalanceRowOut(Schema):
     code: str
     name: str
-    debit: str
-    credit: str
+    debit: AmountOut
+    credit: AmountOut
 
 
 class TrialBalanceOut(Schema):
-    currency: str
+    currency: Currency
     accounts: list[TrialBalanceRowOut]
-    total_debit: str
-    total_credit: str
+    total_debit: AmountOut
+    total_credit: AmountOut
 
 
-@router.get("/ledger/trial-balance", response={200: TrialBalanceOut, **ERRORS})
-def trial_balance(request: HttpRequest, currency: str = Query("", max_length=3)) -> dict:
-    chosen = inputs.currency(currency or settings.RECEIVABLES_BASE_CURRENCY)
+@router.get("/ledger/trial-balance", response={200: TrialBalanceOut, **REFUSED})
+def get_trial_balance(request: HttpRequest, currency: Currency | None = None) -> dict:
+    """In ``currency``, or the base currency (RECEIVABLES_BASE_CURRENCY) when none is given."""
+    chosen = currency or settings.RECEIVABLES_BASE_CURRENCY
     rows = selectors.trial_balance(chosen)
     return {
         "currency": chosen,
@@ -46,7 +47,7 @@ class VerifyOut(Schema):
     checks: dict[str, list[str]]
 
 
-@router.get("/ledger/verify", response={200: VerifyOut, **ERRORS})
-def verify(request: HttpRequest) -> dict:
+@router.get("/ledger/verify", response={200: VerifyOut, **REFUSED})
+def verify_ledger(request: HttpRequest) -> dict:
     found = checks.verify()
     return {"ok": not any(found.values()), "checks": found}

@@ -1,18 +1,31 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
 
 from receivables.core import inputs
 from receivables.core.errors import ReceivablesError
 from receivables.core.idempotency import idempotent
-from receivables.core.schemas import ERRORS, Amount, Id, StrictIn
+from receivables.core.schemas import (
+    REFUSED,
+    Amount,
+    AmountOut,
+    ClosedSet,
+    Currency,
+    DateIn,
+    Id,
+    PathId,
+    StrictIn,
+    Timestamp,
+    text,
+)
 from receivables.customers.selectors import get_customer
-from receivables.documents.api import DocumentOut, document_out
-from receivables.documents.models import Status as DocumentStatus
+from receivables.documents.api import DocumentOut, StatusChoice, document_out
 from receivables.documents.selectors import get_document, money
 from receivables.gateways import selectors as gateway_selectors
+from receivables.gateways.models import TransactionKind, TransactionStatus
 from receivables.refunds import selectors, services
 
 router = Router(tags=["refunds"])
@@ -24,14 +37,14 @@ class RefundIn(StrictIn):
     bank_account: Id | None = None
     transaction: Id | None = None
     customer: Id | None = None
-    date: str | None = Field(None, max_length=10)
+    date: DateIn | None = None
 
 
 class RefundList(Schema):
     items: list[DocumentOut]
 
 
-@router.post("/refunds", response={201: DocumentOut, **ERRORS})
+@router.post("/refunds", response={201: DocumentOut, **REFUSED})
 @idempotent
 def create_refund(request: HttpRequest, body: RefundIn) -> Status:
     source = get_document(body.source, "source")
@@ -49,17 +62,15 @@ def create_refund(request: HttpRequest, body: RefundIn) -> Status:
     return Status(201, document_out(refund))
 
 
-@router.get("/refunds", response={200: RefundList, **ERRORS})
+@router.get("/refunds", response={200: RefundList, **REFUSED})
 def list_refunds(
-    request: HttpRequest, status: str = Query("", max_length=20), limit: int = Query(100, ge=1, le=1000)
+    request: HttpRequest, status: StatusChoice | None = None, limit: int = Query(100, ge=1, le=1000)
 ) -> dict:
-    if status:
-        inputs.choice(status, "status", DocumentStatus.values)
-    return {"items": [document_out(r, with_lines=False) for r in selectors.refunds(status or None)[:limit]]}
+    return {"items": [document_out(r, with_lines=False) for r in selectors.refunds(status)[:limit]]}
 
 
-@router.get("/refunds/{refund_id}", response={200: DocumentOut, **ERRORS})
-def get_refund(request: HttpRequest, refund_id: int) -> dict:
+@router.get("/refunds/{refund_id}", response={200: DocumentOut, **REFUSED})
+def get_refund(request: HttpRequest, refund_id: PathId) -> dict:
     return document_out(get_document(refund_id, "id", "refund"))
 
 
@@ -67,62 +78,62 @@ class RefundPatch(StrictIn):
     transaction: Id | None
 
 
-@router.patch("/refunds/{refund_id}", response={200: DocumentOut, **ERRORS})
-def patch_refund(request: HttpRequest, refund_id: int, body: RefundPatch) -> dict:
+@router.patch("/refunds/{refund_id}", response={200: DocumentOut, **REFUSED})
+def update_refund(request: HttpRequest, refund_id: PathId, body: RefundPatch) -> dict:
     return document_out(services.set_transaction(refund_id, body.transaction, user=request.user))
 
 
-@router.post("/refunds/{refund_id}/process", response={200: DocumentOut, **ERRORS})
+@router.post("/refunds/{refund_id}/process", response={200: DocumentOut, **REFUSED})
 @idempotent(atomic=False)  # calls the gateway; the refund's own state and keys make it idempotent
-def process_refund(request: HttpRequest, refund_id: int) -> dict:
+def process_refund(request: HttpRequest, refund_id: PathId) -> dict:
     return document_out(services.process_refund(refund_id, user=request.user))
 
 
 class DecisionIn(StrictIn):
-    comment: str = Field("", max_length=500)
+    comment: Annotated[str, text(500, required=False)] = ""
 
 
-@router.post("/refunds/{refund_id}/approve", response={200: DocumentOut, **ERRORS})
+@router.post("/refunds/{refund_id}/approve", response={200: DocumentOut, **REFUSED})
 @idempotent
-def approve_refund(request: HttpRequest, refund_id: int, body: DecisionIn) -> dict:
+def approve_refund(request: HttpRequest, refund_id: PathId, body: DecisionIn) -> dict:
     return document_out(services.approve_refund(refund_id, user=request.user, comment=body.comment))
 
 
-@router.post("/refunds/{refund_id}/reject", response={200: DocumentOut, **ERRORS})
+@router.post("/refunds/{refund_id}/reject", response={200: DocumentOut, **REFUSED})
 @idempotent
-def reject_refund(request: HttpRequest, refund_id: int, body: DecisionIn) -> dict:
+def reject_refund(request: HttpRequest, refund_id: PathId, body: DecisionIn) -> dict:
     return document_out(services.reject_refund(refund_id, user=request.user, comment=body.comment))
 
 
-@router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut, **ERRORS})
+@router.post("/refunds/{refund_id}/cancel", response={200: DocumentOut, **REFUSED})
 @idempotent
-def cancel_refund(request: HttpRequest, refund_id: int) -> dict:
+def cancel_refund(request: HttpRequest, refund_id: PathId) -> dict:
     return document_out(services.cancel_refund(refund_id, user=request.user))
 
 
 class TransactionOut(Schema):
     id: int
-    kind: str
-    amount: str
-    currency: str
-    status: str
+    kind: Annotated[str, ClosedSet("TransactionKind", TransactionKind.values)]
+    amount: AmountOut
+    currency: Currency
+    status: Annotated[str, ClosedSet("TransactionStatus", TransactionStatus.values)]
     reference: str
-    refundable: str
+    refundable: AmountOut
     payment_method: str
     decline_reason: str
     document: int | None
     parent: int | None
     idempotency_key: str
-    requested_at: str
-    answered_at: str | None
+    requested_at: Timestamp
+    answered_at: Timestamp | None
 
 
 class TransactionList(Schema):
     items: list[TransactionOut]
 
 
-@router.get("/customers/{customer_id}/transactions", response={200: TransactionList, **ERRORS})
-def customer_transactions(request: HttpRequest, customer_id: int) -> dict:
+@router.get("/customers/{customer_id}/transactions", response={200: TransactionList, **REFUSED})
+def list_customer_transactions(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     return {
         "items": [

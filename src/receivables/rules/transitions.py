@@ -159,5 +159,7 @@ APPROVAL = Lifecycle(
     {"approve": "refund_rejected", "reject": "refund_rejected"},
 )
 
+LIFECYCLES = (SUBSCRIPTION, ORDER, DOCUMENT, REFUND, E_TRANSACTION, APPROVAL)
+
 # What the gateway's answer to a call means as an action on its e-transaction.
 OUTCOME_ACTIONS = {"succeeded": "succeed", "declined": "decline", "unknown": "lose_answer"}

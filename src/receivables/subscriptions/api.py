@@ -1,58 +1,109 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from receivables.core import inputs
 from receivables.core.idempotency import Provisional, client_key, idempotent
-from receivables.core.schemas import ERRORS, Amount, DateText, Id, StrictIn
+from receivables.core.schemas import (
+    ERROR_CODES,
+    REFUSED,
+    Amount,
+    AmountOrZero,
+    AmountOut,
+    ClosedSet,
+    Currency,
+    DateIn,
+    DateOut,
+    Id,
+    PathId,
+    StrictIn,
+    TaxRate,
+    count,
+    patterned,
+    text,
+)
 from receivables.customers.selectors import get_customer
 from receivables.documents.api import DocumentOut, document_out
 from receivables.documents.selectors import money
 from receivables.gateways.services import derived_key
+from receivables.rules import periods, refund_policy
 from receivables.subscriptions import selectors, services
-from receivables.subscriptions.models import Order, Plan, Subscription
+from receivables.subscriptions.models import (
+    AfterFullRefund,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+)
 
 router = Router(tags=["subscriptions"])
 
+AfterFullRefundChoice = Annotated[str, ClosedSet("AfterFullRefundPeriod", AfterFullRefund.values)]
+RefundPolicyChoice = Annotated[str, ClosedSet("CancellationRefundPolicy", refund_policy.POLICY_CHOICES)]
+GiveBack = Annotated[str, ClosedSet("GiveBack", services.GIVE_BACK)]
+CancellationReason = Annotated[str, ClosedSet("CancellationReason", services.CANCELLATION_REASONS)]
+PlanName = Annotated[str, text(200, example="Hosting")]
+
+# ISO 8601 durations of years and months, months, weeks or days; never zero, at most ten years
+# (rules.periods.MAX_PERIOD_DAYS: 118 months, 3660 days).
+_MONTHS = r"(?:[1-9]|[1-9]\d|10\d|11[0-8])M"
+_YEARS_MONTHS = r"(?:[1-8]Y(?:(?:[1-9]|1[01])M)?|9Y(?:(?:[1-9]|10)M)?)"
+_WEEKS = r"(?:[1-9]\d?|[1-4]\d\d|5[01]\d|52[0-2])W"
+_DAYS = r"(?:[1-9]\d{0,2}|[12]\d{3}|3[0-5]\d\d|36[0-5]\d|3660)D"
+DURATION = rf"^P(?:{_YEARS_MONTHS}|{_MONTHS}|{_WEEKS}|{_DAYS})$"
+Duration = Annotated[
+    str,
+    patterned(
+        DURATION,
+        "not_a_string",
+        lambda value: ("invalid_duration", f"{value[:40]!r} is not a duration such as P1M, P1Y, P2W or P30D"),
+        {"example": "P1M", ERROR_CODES: ["not_a_string", "invalid_duration"], "x-max-days": periods.MAX_PERIOD_DAYS},
+    ),
+]
+
 
 class RefundPolicyIn(StrictIn):
-    non_refundable_amount: Amount = "0"
-    full_refund_days: int = 0
-    after_full_refund_period: str = Field(max_length=40)
+    non_refundable_amount: AmountOrZero = "0"
+    full_refund_days: Annotated[int, count(0, 36600, "invalid_days")] = 0
+    after_full_refund_period: AfterFullRefundChoice
 
 
 class PeriodIn(StrictIn):
-    duration: str = Field(max_length=20)
-    setup_fee: Amount = "0"
+    duration: Duration
+    setup_fee: AmountOrZero = "0"
     recurring_fee: Amount
-    tax_rate: str = Field("0", max_length=12)
+    tax_rate: TaxRate = "0"
     refund_policy: RefundPolicyIn
 
 
 class PlanIn(StrictIn):
-    name: str = Field(max_length=1000)
-    currency: str = Field(max_length=3)
+    name: PlanName
+    currency: Currency
     periods: list[PeriodIn] = Field(min_length=1, max_length=services.MAX_PERIODS)
 
 
 class PlanVersionIn(StrictIn):
-    name: str | None = Field(None, max_length=1000)
+    name: PlanName | None = None
     periods: list[PeriodIn] = Field(min_length=1, max_length=services.MAX_PERIODS)
 
 
 class RefundPolicyOut(Schema):
-    non_refundable_amount: str
+    non_refundable_amount: AmountOut
     full_refund_days: int
-    after_full_refund_period: str
+    after_full_refund_period: AfterFullRefundChoice
 
 
 class PeriodOut(Schema):
     id: int
     duration: str
-    setup_fee: str
-    recurring_fee: str
+    setup_fee: AmountOut
+    recurring_fee: AmountOut
     tax_rate: str
     refund_policy: RefundPolicyOut
 
@@ -60,7 +111,7 @@ class PeriodOut(Schema):
 class PlanOut(Schema):
     id: int
     name: str
-    currency: str
+    currency: Currency
     version: int
     previous_version: int | None
     is_current: bool
@@ -98,25 +149,25 @@ def plan_out(plan: Plan) -> dict:
     }
 
 
-@router.post("/plans", response={201: PlanOut, **ERRORS})
+@router.post("/plans", response={201: PlanOut, **REFUSED})
 def create_plan(request: HttpRequest, body: PlanIn) -> Status:
     raw = [period.model_dump() for period in body.periods]
     plan = services.create_plan(body.name, body.currency, raw, user=request.user)
     return Status(201, plan_out(selectors.get_plan(plan.pk)))
 
 
-@router.get("/plans", response={200: PlanList, **ERRORS})
+@router.get("/plans", response={200: PlanList, **REFUSED})
 def list_plans(request: HttpRequest, include_superseded: bool = False) -> dict:
     return {"items": [plan_out(plan) for plan in selectors.plans(include_superseded=include_superseded)[:500]]}
 
 
-@router.get("/plans/{plan_id}", response={200: PlanOut, **ERRORS})
-def get_plan(request: HttpRequest, plan_id: int) -> dict:
+@router.get("/plans/{plan_id}", response={200: PlanOut, **REFUSED})
+def get_plan(request: HttpRequest, plan_id: PathId) -> dict:
     return plan_out(selectors.get_plan(plan_id))
 
 
-@router.post("/plans/{plan_id}/versions", response={201: PlanOut, **ERRORS})
-def new_plan_version(request: HttpRequest, plan_id: int, body: PlanVersionIn) -> Status:
+@router.post("/plans/{plan_id}/versions", response={201: PlanOut, **REFUSED})
+def create_plan_version(request: HttpRequest, plan_id: PathId, body: PlanVersionIn) -> Status:
     plan = selectors.get_plan(plan_id)
     raw = [period.model_dump() for period in body.periods]
     version = services.new_plan_version(plan.pk, raw, name=body.name, user=request.user)
@@ -126,18 +177,18 @@ def new_plan_version(request: HttpRequest, plan_id: int, body: PlanVersionIn) ->
 class OrderOut(Schema):
     id: int
     number: str
-    kind: str
-    status: str
+    kind: Annotated[str, ClosedSet("OrderKind", OrderKind.values)]
+    status: Annotated[str, ClosedSet("OrderStatus", OrderStatus.values)]
     customer: int
     subscription: int
-    date: str
-    currency: str
-    period_start: str | None
-    period_end: str | None
-    amount: str | None
-    refund_amount: str | None
-    refund_policy: str
-    give_back: str
+    date: DateOut
+    currency: Currency
+    period_start: DateOut | None
+    period_end: DateOut | None
+    amount: AmountOut | None
+    refund_amount: AmountOut | None
+    refund_policy: str = Field(description="a cancellation's CancellationRefundPolicy; empty for other orders")
+    give_back: str = Field(description="a cancellation's GiveBack; empty for other orders")
     reason: str
     comment: str
     transaction: int | None
@@ -183,10 +234,10 @@ class SubscriptionOut(Schema):
     plan_name: str
     period: int
     duration: str
-    status: str
-    current_period_start: str
-    current_period_end: str
-    cancelled_on: str | None
+    status: Annotated[str, ClosedSet("SubscriptionStatus", SubscriptionStatus.values)]
+    current_period_start: DateOut
+    current_period_end: DateOut
+    cancelled_on: DateOut | None
     orders: list[int]
 
 
@@ -222,13 +273,13 @@ class SubscriptionIn(StrictIn):
     customer: Id
     plan: Id
     period: Id
-    card_token: str = Field(max_length=100)
-    start: DateText | None = None
+    card_token: Annotated[str, text(100, example="tok_visa")]
+    start: DateIn | None = None
 
 
-@router.post("/subscriptions", response={201: SubscribeOut, **ERRORS})
+@router.post("/subscriptions", response={201: SubscribeOut, **REFUSED})
 @idempotent(atomic=False)  # charges the card; a retry finds the subscription its key made
-def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
+def create_subscription(request: HttpRequest, body: SubscriptionIn) -> Status:
     start = inputs.date(body.start, "start") if body.start else None
     key = client_key(request)
     result = services.subscribe(
@@ -255,42 +306,44 @@ def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
     )
 
 
-@router.get("/subscriptions/{subscription_id}", response={200: SubscriptionOut, **ERRORS})
-def get_subscription(request: HttpRequest, subscription_id: int) -> dict:
+@router.get("/subscriptions/{subscription_id}", response={200: SubscriptionOut, **REFUSED})
+def get_subscription(request: HttpRequest, subscription_id: PathId) -> dict:
     return subscription_out(selectors.get_subscription(subscription_id))
 
 
-@router.get("/customers/{customer_id}/subscriptions", response={200: SubscriptionList, **ERRORS})
-def customer_subscriptions(request: HttpRequest, customer_id: int) -> dict:
+@router.get("/customers/{customer_id}/subscriptions", response={200: SubscriptionList, **REFUSED})
+def list_customer_subscriptions(request: HttpRequest, customer_id: PathId) -> dict:
     customer = get_customer(customer_id)
     return {"items": [subscription_out(s) for s in selectors.customer_subscriptions(customer)[:500]]}
 
 
 class QuoteOut(Schema):
-    refund_amount: str
-    currency: str
-    at: str
-    refund_policy: str
-    rule: str
-    period_start: str
-    period_end: str
+    refund_amount: AmountOut
+    currency: Currency
+    at: DateOut
+    refund_policy: RefundPolicyChoice
+    rule: Annotated[
+        str, ClosedSet("RefundRule", (refund_policy.RULE_FULL, refund_policy.RULE_PRORATED, refund_policy.RULE_NONE))
+    ]
+    period_start: DateOut
+    period_end: DateOut
     elapsed_days: int
     period_days: int
     full_refund_days: int
-    after_full_refund_period: str
-    setup_fee_paid: str
-    recurring_fee_paid: str
-    paid: str
-    non_refundable_amount: str
+    after_full_refund_period: AfterFullRefundChoice
+    setup_fee_paid: AmountOut
+    recurring_fee_paid: AmountOut
+    paid: AmountOut
+    non_refundable_amount: AmountOut
     tax_rate: str
-    net: str
-    tax: str
+    net: AmountOut
+    tax: AmountOut
     invoice: int | None
 
 
-@router.get("/subscriptions/{subscription_id}/cancellation-quote", response={200: QuoteOut, **ERRORS})
-def cancellation_quote(
-    request: HttpRequest, subscription_id: int, at: DateText | None = None, refund_policy: str = "plan"
+@router.get("/subscriptions/{subscription_id}/cancellation-quote", response={200: QuoteOut, **REFUSED})
+def get_cancellation_quote(
+    request: HttpRequest, subscription_id: PathId, at: DateIn | None = None, refund_policy: RefundPolicyChoice = "plan"
 ) -> dict:
     subscription = selectors.get_subscription(subscription_id)
     day = inputs.date(at, "at")
@@ -298,25 +351,25 @@ def cancellation_quote(
 
 
 class CancelIn(StrictIn):
-    at: DateText | None = None
-    refund_policy: str = Field("plan", max_length=20)
-    give_back: str = Field("refund", max_length=20)
-    reason: str = Field("customer_request", max_length=30)
-    comment: str = Field("", max_length=500)
+    at: DateIn | None = None
+    refund_policy: RefundPolicyChoice = "plan"
+    give_back: GiveBack = "refund"
+    reason: CancellationReason = "customer_request"
+    comment: Annotated[str, text(500, required=False)] = ""
 
 
 class CancelOut(Schema):
     order: OrderOut
-    refund_amount: str
+    refund_amount: AmountOut
     credit_memo: DocumentOut | None
     refund: DocumentOut | None
     quote: QuoteOut
     subscription: SubscriptionOut
 
 
-@router.post("/subscriptions/{subscription_id}/cancel", response={200: CancelOut, **ERRORS})
+@router.post("/subscriptions/{subscription_id}/cancel", response={200: CancelOut, **REFUSED})
 @idempotent
-def cancel(request: HttpRequest, subscription_id: int, body: CancelIn) -> dict:
+def cancel_subscription(request: HttpRequest, subscription_id: PathId, body: CancelIn) -> dict:
     subscription = selectors.get_subscription(subscription_id)
     order = services.cancel(
         subscription.pk,
@@ -338,6 +391,6 @@ def cancel(request: HttpRequest, subscription_id: int, body: CancelIn) -> dict:
     }
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
-def get_order(request: HttpRequest, order_id: int) -> dict:
+@router.get("/orders/{order_id}", response={200: OrderOut, **REFUSED})
+def get_order(request: HttpRequest, order_id: PathId) -> dict:
     return order_out(selectors.get_order(order_id))

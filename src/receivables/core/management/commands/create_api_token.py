@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from receivables.core.commands import whole_number
 from receivables.core.roles import ROLES, assign_role, is_service_account
 from receivables.core.tokens import create_token
 
@@ -10,9 +11,16 @@ class Command(BaseCommand):
     help = "Print a new API token for a user (created if needed), alone on its line."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", required=True)
-        parser.add_argument("--role", choices=ROLES, default=None)
-        parser.add_argument("--expires-in-days", type=int, default=None)
+        parser.add_argument("--user", required=True, help="the user the token acts as (required)")
+        parser.add_argument(
+            "--role",
+            choices=ROLES,
+            default=None,
+            help="give the user this role (default: keep an existing user's role; clerk for a new user)",
+        )
+        parser.add_argument(
+            "--expires-in-days", type=whole_number(1, 3650, "days"), default=None, help="days until the token expires"
+        )
         parser.add_argument(
             "--service-account",
             action="store_true",

@@ -1,7 +1,8 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from receivables.core.commands import whole_number
 from receivables.gateways.reconcile import reconcile
 from receivables.gateways.services import ABANDONED_AFTER
 
@@ -12,7 +13,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--pending-older-than",
-            type=int,
+            type=whole_number(0, 10**9, "seconds"),
             default=int(ABANDONED_AFTER.total_seconds()),
             metavar="SECONDS",
             help="also resolve calls recorded but unanswered for this long (a crashed process); default %(default)s",
@@ -20,8 +21,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         seconds = int(options["pending_older_than"])  # type: ignore[call-overload]
-        if seconds < 0:
-            raise CommandError("--pending-older-than must be zero or more seconds")
         counts: dict[str, int] = {}
         skipped = 0
         for resolution in reconcile(pending_older_than=datetime.timedelta(seconds=seconds)):

@@ -5,20 +5,30 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from receivables.core import business_settings
+from receivables.core import business_settings, startup
+from receivables.core.commands import Refused, whole_number
 
 
 class Command(BaseCommand):
     help = "Serve the staff screens and the API with gunicorn (applies migrations first)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3")))
-        parser.add_argument("--threads", type=int, default=4)
-        parser.add_argument("--no-migrate", action="store_true")
+        parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every one)")
+        parser.add_argument("--port", type=whole_number(1, 65535), default=8000, help="the TCP port to listen on")
+        parser.add_argument(
+            "--workers",
+            type=whole_number(1, 64),
+            default=settings.ENV["WEB_CONCURRENCY"],
+            help="gunicorn worker processes (WEB_CONCURRENCY)",
+        )
+        parser.add_argument("--threads", type=whole_number(1, 64), default=4, help="threads per worker process")
+        parser.add_argument("--no-migrate", action="store_true", help="start without applying pending migrations")
 
     def handle(self, *args: object, **options: object) -> None:
+        # Refuse to start on any bad setting or an unusable database, before a worker is forked.
+        problems = startup.setting_problems() + startup.database_problems(needs_schema=bool(options["no_migrate"]))
+        if problems:
+            raise Refused("; ".join(problems))
         if not options["no_migrate"]:
             call_command("migrate", verbosity=0)
         business_settings.record_if_changed(via="serve")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import multiprocessing
 import time
 from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
+from django.utils import timezone
 
-from receivables.core import inputs
-from receivables.core.errors import ReceivablesError
+from receivables.core.commands import business_date, whole_number
 from receivables.subscriptions import services
 from receivables.subscriptions.services import BillRunSummary
 
@@ -58,19 +59,19 @@ class Command(BaseCommand):
     help = "Renew every subscription whose period ends on or before --date (default today). Idempotent."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", default=None, help="the billing date, YYYY-MM-DD (default: today)")
         parser.add_argument(
-            "--workers", type=int, default=1, help="processes sharing the run by subscription id (PostgreSQL)"
+            "--date", type=business_date, default=None, help="the billing date, YYYY-MM-DD (default: today)"
+        )
+        parser.add_argument(
+            "--workers",
+            type=whole_number(1, 64),
+            default=1,
+            help="processes sharing the run by subscription id (more than 1 on PostgreSQL)",
         )
 
     def handle(self, *args: object, **options: object) -> None:
-        try:
-            day = inputs.date(options["date"], "date")
-        except ReceivablesError as error:
-            raise CommandError(str(error)) from None
+        day: datetime.date = options["date"] or timezone.localdate()  # type: ignore[assignment]
         workers = int(options["workers"])  # type: ignore[call-overload]
-        if not 1 <= workers <= 64:
-            raise CommandError("--workers must be between 1 and 64")
         started = time.monotonic()
         summary = self._in_parallel(day, workers, started) if workers > 1 else self._alone(day, started)
         if self._on_terminal():
