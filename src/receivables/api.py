@@ -68,6 +68,20 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("GET", "/api-tokens"): ADMIN,
     ("POST", "/api-tokens"): ADMIN,
     ("POST", "/api-tokens/{prefix}/revoke"): ADMIN,
+    ("POST", "/bank-statements"): WRITE,
+    ("GET", "/bank-statements"): READ,
+    ("GET", "/bank-statements/{statement_id}"): READ,
+    ("GET", "/bank-statements/{statement_id}/lines"): READ,
+    ("GET", "/bank-lines/{line_id}"): READ,
+    ("POST", "/bank-lines/{line_id}/match"): WRITE,
+    ("POST", "/bank-lines/{line_id}/ignore"): WRITE,
+    ("POST", "/bank-lines/{line_id}/unmatch"): WRITE,
+    ("PUT", "/bank-accounts/{bank_account_id}/csv-mapping"): WRITE,
+    ("GET", "/bank-accounts/{bank_account_id}/csv-mapping"): READ,
+    ("POST", "/write-offs"): WRITE,
+    ("GET", "/write-offs"): READ,
+    ("POST", "/write-offs/{write_off_id}/approve"): APPROVE,
+    ("POST", "/write-offs/{write_off_id}/reject"): APPROVE,
 }
 
 _ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -205,6 +219,7 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
 
 
 def _register_routers() -> None:
+    from receivables.banking.api import router as banking_router
     from receivables.core.api import router as core_router
     from receivables.customers.api import router as customers_router
     from receivables.documents.api import router as documents_router
@@ -218,6 +233,7 @@ def _register_routers() -> None:
     api.add_router("", ledger_router)
     api.add_router("", subscriptions_router)
     api.add_router("", refunds_router)
+    api.add_router("", banking_router)
 
 
 _register_routers()

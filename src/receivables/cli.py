@@ -6,7 +6,11 @@ import os
 import sys
 
 # Two-word commands of the public contract, and the management command behind each.
-TWO_WORD = {("ledger", "verify"): "ledger_verify", ("gateway", "reconcile"): "gateway_reconcile"}
+TWO_WORD = {
+    ("ledger", "verify"): "ledger_verify",
+    ("gateway", "reconcile"): "gateway_reconcile",
+    ("bank", "import"): "bank_import",
+}
 
 
 def translate(argv: list[str]) -> list[str]:

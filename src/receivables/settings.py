@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "receivables.gateways",
     "receivables.refunds",
     "receivables.subscriptions",
+    "receivables.banking",
     "receivables.backoffice",
     "axes",
 ]
@@ -185,6 +186,13 @@ RECEIVABLES_IDEMPOTENCY_STALE_SECONDS = int(os.environ.get("RECEIVABLES_IDEMPOTE
 # Refunds at or above this amount (per currency, "*" for the rest) need a second person:
 # their creator cannot process them. "GBP=250.00,*=0"; the default 0 means always.
 REFUND_APPROVAL_THRESHOLD = os.environ.get("REFUND_APPROVAL_THRESHOLD", "*=0")
+# A bank line short of an invoice by at most this much may settle it, the rest written off in
+# the same step; per currency like the approval thresholds, "*" in each currency's major units.
+WRITE_OFF_TOLERANCE = os.environ.get("WRITE_OFF_TOLERANCE", "*=1.00")
+# Write-offs at or above this need a second person (maker–checker), as refunds do.
+WRITE_OFF_APPROVAL_THRESHOLD = os.environ.get("WRITE_OFF_APPROVAL_THRESHOLD", "*=100.00")
+# The largest bank statement file an upload may carry (bytes); larger ones are refused with 413.
+BANK_STATEMENT_MAX_BYTES = int(os.environ.get("BANK_STATEMENT_MAX_BYTES", str(200 * 1024 * 1024)))
 
 LOGGING = {
     "version": 1,

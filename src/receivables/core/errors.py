@@ -33,6 +33,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "request_in_progress": 409,
     "approval_required": 403,
     "self_approval": 403,
+    "file_too_large": 413,
 }
 
 
