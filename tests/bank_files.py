@@ -26,7 +26,7 @@ def _entry(number: int, entry: Any, currency: str) -> tuple[str, Decimal]:
     reference = escape(entry.get("ref", f"BANK-{number:08d}"))
     day = entry.get("date", "2026-12-01")
     xml = (
-        f"<Ntry><NtryRef>{number}</NtryRef><Amt Ccy=\"{currency}\">{abs(amount)}</Amt>"
+        f'<Ntry><NtryRef>{number}</NtryRef><Amt Ccy="{currency}">{abs(amount)}</Amt>'
         f"<CdtDbtInd>{indicator}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>"
         f"<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
         f"<AcctSvcrRef>{reference}</AcctSvcrRef><NtryDtls><TxDtls>"
@@ -39,7 +39,7 @@ def _entry(number: int, entry: Any, currency: str) -> tuple[str, Decimal]:
 def _balance(code: str, amount: Decimal, currency: str) -> str:
     indicator = "CRDT" if amount >= 0 else "DBIT"
     return (
-        f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{currency}\">{abs(amount)}</Amt>"
+        f'<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="{currency}">{abs(amount)}</Amt>'
         f"<CdtDbtInd>{indicator}</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>\n"
     )
 

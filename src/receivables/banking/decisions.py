@@ -40,7 +40,8 @@ class WriteOffPick:
 
 
 def lock_line(line_id: int) -> BankLine:
-    line = rows.lock(BankLine, [line_id]).get(line_id) if rows.storable(line_id) else None
+    found = settling.lock_lines([line_id]) if rows.storable(line_id) else []
+    line = found[0] if found else None
     if line is None:
         raise NotFound("bank_line", line_id, "id")
     return line

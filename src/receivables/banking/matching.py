@@ -16,7 +16,6 @@ from django.db import transaction
 
 from receivables.banking import evidence, settling
 from receivables.banking.models import BankLine, BankStatement, Direction, LineStatus
-from receivables.core import rows
 from receivables.documents.models import Document
 from receivables.money import decimal_formatter
 from receivables.rules import matching as rules
@@ -89,7 +88,7 @@ def _settle_certain(plans: list[settling.Plan], user: object) -> set[int]:
 def match_chunk(line_ids: list[int], *, user: object = None) -> Counter:
     lines = [
         line
-        for line in rows.lock(BankLine, line_ids).values()
+        for line in settling.lock_lines(line_ids)
         if line.status == LineStatus.UNMATCHED and line.direction == Direction.CREDIT
     ]
     if not lines:

@@ -52,6 +52,14 @@ class Plan:
         return sum(share.amount_minor for share in self.shares if share.customer_id == customer_id)
 
 
+def lock_lines(line_ids: list[int]) -> list[BankLine]:
+    """Lock bank lines in id order, before any customer (the order every decision keeps).
+
+    Through the ORM, not ``core.rows.lock``: a line's suggestions are JSON, which the ORM decodes.
+    """
+    return list(BankLine.objects.select_for_update().filter(pk__in=line_ids).order_by("pk"))
+
+
 def lock(plans: list[Plan]) -> tuple[dict[int, Customer], dict[int, Document]]:
     """Lock the plans' customers, then their documents, each in id order (the lines are locked already)."""
     customers = rows.lock(Customer, {c for plan in plans for c in plan.customers()})
