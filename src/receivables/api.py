@@ -76,7 +76,7 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/bank-lines/{line_id}/match"): WRITE,
     ("POST", "/bank-lines/{line_id}/ignore"): WRITE,
     ("POST", "/bank-lines/{line_id}/unmatch"): WRITE,
-    ("PUT", "/bank-accounts/{bank_account_id}/csv-mapping"): WRITE,
+    ("POST", "/bank-accounts/{bank_account_id}/csv-mapping"): WRITE,
     ("GET", "/bank-accounts/{bank_account_id}/csv-mapping"): READ,
     ("POST", "/write-offs"): WRITE,
     ("GET", "/write-offs"): READ,

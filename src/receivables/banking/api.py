@@ -280,7 +280,7 @@ class MappingOut(Schema):
     mapping: dict[str, str]
 
 
-@router.put("/bank-accounts/{bank_account_id}/csv-mapping", response={200: MappingOut, **ERRORS})
+@router.post("/bank-accounts/{bank_account_id}/csv-mapping", response={200: MappingOut, **ERRORS})
 def save_csv_mapping(request: HttpRequest, bank_account_id: int, body: MappingIn) -> dict:
     saved = importing.save_csv_mapping(bank_account_id, body.mapping, user=request.user)
     return {"bank_account": bank_account_id, "mapping": saved}
