@@ -38,11 +38,16 @@ def invoice(customer_id: int, amount: str, day: str = "2026-11-01") -> Any:
     return documents.create_invoice(customer_id, line, date=datetime.date.fromisoformat(day))
 
 
-@pytest.fixture
-def book(bank: Any) -> dict[str, Any]:
+def make_book(bank: Any) -> dict[str, Any]:
+    """Five customers (CUS-000001 Alice Brown ...) and eleven open invoices (INV-000001 ...)."""
     people = [customers.create_customer(name=name, currency="GBP") for name in PEOPLE]
     invoices = [invoice(people[who].pk, amount) for who, amount in INVOICES]
     return {"bank": bank[("GBP", "Main GBP")], "people": people, "invoices": invoices}
+
+
+@pytest.fixture
+def book(bank: Any) -> dict[str, Any]:
+    return make_book(bank)
 
 
 def import_bytes(data: bytes, bank_account: Any, **options: Any) -> importing.ImportResult:
