@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -93,14 +94,30 @@ def _iban_customers(lines: list[BankLine]) -> dict[str, set[int]]:
     return known
 
 
+# Status and types are written into the statement, not bound: SQLite uses the partial index
+# document_open_amount only when the query's condition is literally the index's own.
+_OWING = (
+    "SELECT outstanding_minor, id, customer_id FROM ("  # noqa: S608 - only placeholders are filled in
+    " SELECT outstanding_minor, id, customer_id,"
+    " ROW_NUMBER() OVER (PARTITION BY outstanding_minor ORDER BY id) AS place"
+    f" FROM {Document._meta.db_table} WHERE currency = %s AND outstanding_minor IN ({{amounts}})"
+    " AND status = 'open' AND type IN ('invoice', 'debit_memo')"
+    ") AS owing WHERE place <= %s"
+)
+
+
 def _amount_invoices(amounts: Iterable[int], currency: str) -> dict[int, list[tuple[int, int]]]:
     """Open invoices owing exactly each amount: (id, customer), at most one more than is worth showing."""
-    found = {}
-    for amount in set(amounts):
-        owing = Document.objects.filter(
-            currency=currency, status=Status.OPEN, type__in=DEBIT_TYPES, outstanding_minor=amount
-        ).values_list("id", "customer_id")[: AMOUNT_CANDIDATES + 1]
-        found[amount] = list(owing)
+    wanted = sorted(set(amounts))
+    found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    if not wanted:
+        return found
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _OWING.format(amounts=", ".join(["%s"] * len(wanted))), [currency, *wanted, AMOUNT_CANDIDATES + 1]
+        )
+        for amount, ident, customer in cursor.fetchall():
+            found[amount].append((ident, customer))
     return found
 
 

@@ -108,7 +108,7 @@ def match_chunk(line_ids: list[int], *, user: object = None) -> Counter:
     unsettled = [line for line in lines if line.pk not in settled]
     for line in unsettled:
         line.status = LineStatus.SUGGESTED if line.suggestions else LineStatus.UNMATCHED
-    BankLine.objects.bulk_update(unsettled, ["status", "suggestions"])
+    settling.save_lines(unsettled, ("status", "suggestions"))
     return Counter({LineStatus.MATCHED: len(settled)}) + Counter(line.status for line in unsettled)
 
 

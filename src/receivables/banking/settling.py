@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from receivables.banking import evidence, write_offs
@@ -58,6 +59,25 @@ def lock_lines(line_ids: list[int]) -> list[BankLine]:
     Through the ORM, not ``core.rows.lock``: a line's suggestions are JSON, which the ORM decodes.
     """
     return list(BankLine.objects.select_for_update().filter(pk__in=line_ids).order_by("pk"))
+
+
+def save_lines(lines: list[BankLine], fields: tuple[str, ...]) -> None:
+    """UPDATE the given fields of each line, one prepared statement for them all.
+
+    ``bulk_update`` builds a CASE per field over every row, which costs more than the matching.
+    """
+    if not lines:
+        return
+    connection = transaction.get_connection()
+    columns = [BankLine._meta.get_field(name) for name in fields]
+    assignments = ", ".join(f'"{column.column}" = %s' for column in columns)
+    sql = f"UPDATE {BankLine._meta.db_table} SET {assignments} WHERE id = %s"  # noqa: S608
+    values = [
+        [column.get_db_prep_save(getattr(line, column.attname), connection) for column in columns] + [line.pk]
+        for line in lines
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def lock(plans: list[Plan]) -> tuple[dict[int, Customer], dict[int, Document]]:
@@ -145,9 +165,7 @@ def settle(
         links += [LinePayment(line=line, payment=payment) for payment in by_line[line.pk]]
         after = {**line_state(line), "payments": [payment.number for payment in by_line[line.pk]]}
         changes.append(audit.Change("bank_line.match", line, before, after, label=f"bank line {line.pk}"))
-    BankLine.objects.bulk_update(
-        [plan.line for plan in plans], ["status", "suggestions", "decided_at", "decided_by", "write_off"]
-    )
+    save_lines([plan.line for plan in plans], ("status", "suggestions", "decided_at", "decided_by", "write_off"))
     rows.insert_many(links)
     _remember_payers(plans)
     audit.record_many(changes, user=user)

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from itertools import combinations
 
 CERTAIN = 90
@@ -148,6 +149,7 @@ def numbers_in(text: str, prefixes: Iterable[str]) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=8192)
 def _folded(name: str) -> str:
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", plain)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import lru_cache
 from typing import BinaryIO
 
 from lxml import etree
@@ -80,7 +81,7 @@ class Camt053Reader:
             self._statements += 1
 
     def _path(self, path: str) -> str:
-        return "/".join(f"{{{self._ns}}}{part}" for part in path.split("/"))
+        return _qualified(self._ns, path)
 
     def _text(self, element: etree._Element, path: str) -> str:
         return (element.findtext(self._path(path)) or "").strip()
@@ -168,6 +169,12 @@ class Camt053Reader:
             iban=clip(self._text(detail, f"RltdPties/{party}Acct/Id/IBAN"), 34).replace(" ", ""),
             reference=clip(" ".join(words), 500),
         )
+
+
+@lru_cache(maxsize=256)
+def _qualified(namespace: str, path: str) -> str:
+    """``Amt/Ccy`` as ElementPath in the statement's namespace (built once per path, not per entry)."""
+    return "/".join(f"{{{namespace}}}{part}" for part in path.split("/"))
 
 
 def _date(text: str, reference: str) -> datetime.date:
