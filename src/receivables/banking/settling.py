@@ -69,7 +69,7 @@ def save_lines(lines: list[BankLine], fields: tuple[str, ...]) -> None:
     if not lines:
         return
     connection = transaction.get_connection()
-    columns = [BankLine._meta.get_field(name) for name in fields]
+    columns = [field for field in BankLine._meta.concrete_fields if field.name in fields]
     assignments = ", ".join(f'"{column.column}" = %s' for column in columns)
     sql = f"UPDATE {BankLine._meta.db_table} SET {assignments} WHERE id = %s"  # noqa: S608
     values = [
