@@ -30,6 +30,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -163,10 +164,45 @@ def write(path: Path, entries: list[dict]) -> None:
 # The import ---------------------------------------------------------------------------------
 
 
+PHASES = (
+    ("importing", "check_file", "read and check the file"),
+    ("importing", "_store", "store the new lines"),
+    ("evidence", "facts_for", "look up what the book says"),
+    ("rules", "decide", "score and decide"),
+    ("matching", "_settle_certain", "payments and allocations"),
+)
+
+
+def time_phases() -> dict[str, float]:
+    """Wrap the import's steps to add up the time spent in each (the benchmark's own instrument)."""
+    from receivables.banking import evidence, importing, matching
+    from receivables.rules import matching as rules
+
+    modules = {"importing": importing, "evidence": evidence, "rules": rules, "matching": matching}
+    spent = dict.fromkeys((label for _, _, label in PHASES), 0.0)
+    for module_name, function, label in PHASES:
+        module = modules[module_name]
+        setattr(module, function, _timed_by(getattr(module, function), label, spent))
+    return spent
+
+
+def _timed_by(function: Any, label: str, spent: dict[str, float]) -> Any:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[label] += time.perf_counter() - start
+
+    return run
+
+
 def import_file(path: Path) -> dict:
     setup_django()
     from receivables.banking.importing import import_statement
     from receivables.customers.models import BankAccount
+
+    phases = time_phases()
 
     bank = BankAccount.objects.get(currency="GBP", is_default=True)
     before = peak_rss_mib()
@@ -187,6 +223,7 @@ def import_file(path: Path) -> dict:
         "lines_per_second": lines / seconds,
         "rss_before_mib": before,
         "rss_peak_mib": peak_rss_mib(),
+        "phases": phases,
         "file_bytes": path.stat().st_size,
         "version": database_version(),
     }
@@ -204,6 +241,8 @@ def report(args: argparse.Namespace, results: list[dict]) -> None:
                 f"{run['unmatched']:>9,} {run['seconds']:>8.1f} {run['lines_per_second']:>8,.0f} "
                 f"{run['rss_before_mib']:>5.0f} → {run['rss_peak_mib']:.0f}"
             )
+            for label, seconds in run["phases"].items():
+                print(f"    {label:<30} {seconds:>7.1f} s  {run['lines'] / max(seconds, 1e-9):>9,.0f} lines/s")
     print(json.dumps(results))
 
 
