@@ -212,7 +212,9 @@ def _store_chunk(statement: BankStatement, chunk: list[tuple[str, Entry]], posit
 
 
 @transaction.atomic
-def _store(stream: BinaryIO, bank: BankAccount, checked: Checked, mapping: dict | None, file_name: str, user: object):
+def _store(
+    stream: BinaryIO, bank: BankAccount, checked: Checked, mapping: dict | None, file_name: str, user: object
+) -> tuple[BankStatement, int]:
     statement = BankStatement.objects.create(
         bank_account=bank,
         format=checked.kind,

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from receivables.refunds.models import Decision
+
 
 class LineStatus(models.TextChoices):
     MATCHED = "matched"
@@ -115,11 +117,6 @@ class CsvMapping(models.Model):
 
     bank_account = models.OneToOneField("customers.BankAccount", on_delete=models.PROTECT, related_name="csv_mapping")
     columns = models.JSONField()
-
-
-class Decision(models.TextChoices):
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 class WriteOffDecision(models.Model):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from receivables.banking.models import Decision, WriteOffDecision
+from receivables.banking.models import WriteOffDecision
 from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.customers.models import Customer
@@ -22,6 +22,7 @@ from receivables.documents import services as documents
 from receivables.documents.models import Document, DocumentType, Status
 from receivables.ledger import services as ledger
 from receivables.money import Money
+from receivables.refunds.models import Decision
 from receivables.rules import approval, posting
 
 BAD_DEBT = "bad_debt"
