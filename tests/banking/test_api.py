@@ -196,6 +196,8 @@ def test_write_off_an_open_amount(book: dict[str, Any], api: ApiClient) -> None:
     assert outstanding("INV-000003") == 20000
     balances = {row["code"]: row for row in api.get("/ledger/trial-balance").body["accounts"]}
     assert balances["6100"]["debit"] == "50.00"
+    statement = api.get(f"/customers/{target.customer_id}/statement")
+    assert [line["description"] for line in statement.body["lines"]][-1] == "customer in administration"
     refund = api.post("/refunds", {"source": answer.body["id"]})
     assert (refund.status, refund.body["error"]) == (422, "source_not_refundable")
     assert api.post("/write-offs", {"target": target.pk, "amount": "250.00", "reason": "x"}).status == 409

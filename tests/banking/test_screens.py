@@ -121,3 +121,13 @@ def test_an_approver_decides_held_write_offs(book: dict[str, Any], settings: Any
     assert (
         logged_in("clerk").post("/bank/write-offs/", {"write_off": held.pk, "decision": "approve"}).status_code == 403
     )
+
+
+def test_a_write_off_shows_as_a_document_and_on_the_statement(book: dict[str, Any]) -> None:
+    target = Document.objects.get(number="INV-000003")
+    write_off = write_offs.create_write_off(target.pk, "50.00", "customer in administration")
+    clerk = logged_in("clerk")
+    page = clerk.get(f"/documents/{write_off.pk}/")
+    assert page.status_code == 200 and b"Write-off" in page.content
+    accounts = clerk.get(f"/customers/{target.customer_id}/accounts/")
+    assert accounts.status_code == 200 and write_off.number.encode() in accounts.content

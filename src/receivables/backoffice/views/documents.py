@@ -24,6 +24,7 @@ TITLES = {
     DocumentType.PAYMENT: "Payment receipt",
     DocumentType.CREDIT_NOTE: "Credit note",
     DocumentType.REFUND: "Refund",
+    DocumentType.WRITE_OFF: "Write-off",
 }
 # A longer statement is printed range by range: one page of paper per ~40 lines.
 STATEMENT_PDF_LINES = 1000
