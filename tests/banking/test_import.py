@@ -160,3 +160,48 @@ def test_a_file_in_another_currency_is_refused(book: dict[str, Any], bank: Any) 
     with pytest.raises(FileRefused) as refused:
         import_bytes(camt053([("10.00", "x")], currency="EUR"), bank[("GBP", "Main GBP")])
     assert refused.value.code == "currency_mismatch"
+
+
+def test_an_mt940_statement_whose_balances_do_not_follow_is_refused(book: dict[str, Any]) -> None:
+    data = (SAMPLES / "mt940_statement.sta").read_bytes().replace(b":62F:C261203GBP1922,00", b":62F:C261203GBP1922,01")
+    with pytest.raises(FileRefused) as refused:
+        import_bytes(data, book["bank"])
+    assert refused.value.code == "balance_mismatch"
+    assert not BankLine.objects.exists()
+
+
+def test_a_csv_row_that_breaks_the_mapping_refuses_the_file(book: dict[str, Any]) -> None:
+    importing.save_csv_mapping(book["bank"].pk, {"date": "Date", "amount": "Amount", "date_format": "%d/%m/%Y"})
+    good = b"Date,Amount\n01/12/2026,5.00\n"
+    for bad, code in (
+        (good + b"2026-12-01,5.00\n", "malformed_file"),
+        (good + b"02/12/2026,5.001\n", "malformed_file"),
+        (b"When,How much\n01/12/2026,5.00\n", "wrong_format"),
+        (good + b"\xff\xfe\n", "malformed_file"),
+    ):
+        with pytest.raises(FileRefused) as refused:
+            import_bytes(bad, book["bank"])
+        assert refused.value.code == code, bad
+    assert not BankLine.objects.exists()
+
+
+def test_a_csv_mapping_is_checked_before_it_is_saved(book: dict[str, Any]) -> None:
+    for mapping, field in (
+        ({"amount": "A"}, "mapping.date"),
+        ({"date": "D"}, "mapping"),
+        ({"date": "D", "amount": "A", "credit": "C"}, "mapping"),
+        ({"date": "D", "amount": "A", "colour": "x"}, "mapping"),
+        ({"date": "D", "amount": "A", "decimal": ";"}, "mapping.decimal"),
+    ):
+        with pytest.raises(ReceivablesError) as refused:
+            importing.save_csv_mapping(book["bank"].pk, mapping)
+        assert refused.value.field == field, mapping
+
+
+def test_decimal_commas_and_bracketed_debits(book: dict[str, Any]) -> None:
+    mapping = {"date": "Datum", "amount": "Betrag", "reference": "Text", "decimal": ",", "delimiter": ";"}
+    importing.save_csv_mapping(book["bank"].pk, mapping)
+    result = import_bytes(
+        "Datum;Betrag;Text\n2026-12-01;1.234,56;INV-000003\n2026-12-01;(7,50);Gebühr\n".encode(), book["bank"]
+    )
+    assert lines_of(result) == [("credit", 123456, "", "matched"), ("debit", 750, "", "ignored")]
