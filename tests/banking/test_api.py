@@ -172,6 +172,9 @@ def test_ignore_with_a_reason_and_reopen(book: dict[str, Any], api: ApiClient) -
     assert (answer.body["status"], answer.body["ignore_reason"]) == ("ignored", "landlord's deposit returned")
     assert AuditEntry.objects.filter(action="bank_line.ignore").count() == 1
     assert api.post(f"/bank-lines/{line.pk}/unmatch").body["status"] == "unmatched"
+    api.post(f"/bank-lines/{line.pk}/ignore", {"reason": "not ours"})
+    matched = api.post(f"/bank-lines/{line.pk}/match", {"customer": book["people"][4].pk})
+    assert (matched.body["status"], matched.body["ignore_reason"]) == ("matched", "")
 
 
 def test_a_debit_cannot_be_matched(book: dict[str, Any], api: ApiClient) -> None:

@@ -161,11 +161,14 @@ def settle(
         line, before = plan.line, line_state(plan.line)
         written_off = _apply(plan, payments, customers, targets, user)
         line.status, line.decided_at, line.decided_by = LineStatus.MATCHED, now, who
-        line.write_off = written_off
+        line.write_off, line.ignore_reason = written_off, ""
         links += [LinePayment(line=line, payment=payment) for payment in by_line[line.pk]]
         after = {**line_state(line), "payments": [payment.number for payment in by_line[line.pk]]}
         changes.append(audit.Change("bank_line.match", line, before, after, label=f"bank line {line.pk}"))
-    save_lines([plan.line for plan in plans], ("status", "suggestions", "decided_at", "decided_by", "write_off"))
+    save_lines(
+        [plan.line for plan in plans],
+        ("status", "suggestions", "decided_at", "decided_by", "write_off", "ignore_reason"),
+    )
     rows.insert_many(links)
     _remember_payers(plans)
     audit.record_many(changes, user=user)
