@@ -69,8 +69,13 @@ def test_search_pick_and_split_over_two_invoices(book: dict[str, Any]) -> None:
     clerk = logged_in("clerk")
     line = BankLine.objects.get(statement=import_bytes(camt053([("150.00", "two bills")]), book["bank"]).statement)
     found = clerk.get(f"/bank/lines/{line.pk}/search/", {"q": "Alice"})
-    assert found.status_code == 200 and b"INV-000001" in found.content and b"INV-000005" in found.content
+    assert found.status_code == 200 and b"Add INV-000001" in found.content and b"Add INV-000005" in found.content
     first, fifth = (Document.objects.get(number=n).pk for n in ("INV-000001", "INV-000005"))
+    row = clerk.get(f"/bank/lines/{line.pk}/pick/{fifth}/")
+    assert b'name="amount_%d" aria-label="Amount for INV-000005" value="200.00"' % fifth in row.content
+    assert clerk.get(f"/bank/lines/{line.pk}/pick/999999/").status_code == 404
+    without_script = clerk.get(f"/bank/lines/{line.pk}/", {"q": "Alice"})
+    assert b'id="pick-%d-%d"' % (line.pk, first) in without_script.content
     refused = clerk.post(
         f"/bank/lines/{line.pk}/match/",
         {"pick": [first, fifth], f"amount_{first}": "120.00", f"amount_{fifth}": "40.00"},

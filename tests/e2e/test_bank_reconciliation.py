@@ -48,14 +48,11 @@ def test_import_accept_a_suggestion_and_split_a_line(signed_in: Any, book: dict[
     # 45.00 from Unknown Trading: part for Alice's INV-000005, part for Bob's INV-000010.
     panel = _open_line(page, "Unknown Trading")
     search = panel.get_by_label("Find open invoices (number, customer name or number)")
-    search.fill("INV-000005")
-    panel.get_by_label("INV-000005", exact=True).wait_for()
-    search.fill("INV-000010")
-    panel.get_by_label("INV-000010", exact=True).wait_for()
-    panel.get_by_label("INV-000005", exact=True).check()
-    panel.get_by_label("Amount for INV-000005").fill("20.00")
-    panel.get_by_label("INV-000010", exact=True).check()
-    panel.get_by_label("Amount for INV-000010").fill("25.00")
+    for number, amount in (("INV-000005", "20.00"), ("INV-000010", "25.00")):
+        search.fill(number)
+        panel.get_by_role("button", name=f"Add {number}").click()
+        panel.get_by_label("Amount for " + number).fill(amount)
+    assert panel.get_by_label("INV-000005", exact=True).is_checked()
     panel.get_by_role("button", name="Match", exact=True).click()
     page.get_by_text("Line of £45.00 from Unknown Trading matched.").wait_for()
     assert Document.objects.get(number="INV-000005").outstanding_minor == 18000

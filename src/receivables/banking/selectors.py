@@ -46,17 +46,28 @@ def live_payments(line_ids: list[int]) -> dict[int, list[Document]]:
     return found
 
 
+def _open(currency: str) -> QuerySet[Document]:
+    return Document.objects.filter(
+        currency=currency, status=Status.OPEN, type__in=[DocumentType.INVOICE, DocumentType.DEBIT_MEMO]
+    ).select_related("customer")
+
+
 def open_invoices(currency: str, text: str) -> QuerySet[Document]:
     """Open invoices and debit memos in a currency whose number, or whose customer's name or number, has ``text``."""
     wanted = text.strip()
-    found = Document.objects.filter(
-        currency=currency, status=Status.OPEN, type__in=[DocumentType.INVOICE, DocumentType.DEBIT_MEMO]
-    ).select_related("customer")
+    found = _open(currency)
     if wanted:
         found = found.filter(
             Q(number__iexact=wanted) | Q(customer__number__iexact=wanted) | Q(customer__name__icontains=wanted)
         )
     return found.order_by("date", "id")[:SEARCHED]
+
+
+def open_invoice(currency: str, document_id: int) -> Document:
+    found = _open(currency).filter(pk=document_id).first() if rows.storable(document_id) else None
+    if found is None:
+        raise NotFound("invoice", document_id, "pick")
+    return found
 
 
 def csv_mapping(bank: BankAccount) -> dict:

@@ -84,7 +84,11 @@ def statement(request: HttpRequest, statement_id: int) -> HttpResponse:
 
 def _panel(request: HttpRequest, line: BankLine, errors: dict[str, str], status: int = 200) -> HttpResponse:
     payments = selectors.live_payments([line.pk])[line.pk]
+    # Without script the search box is a GET form: its results come back as unticked picks.
+    query = request.GET.get("q", "")[:100].strip()
     context = {
+        "query": query,
+        "found": list(selectors.open_invoices(line.currency, query)) if query else [],
         "line": line,
         "payments": payments,
         # Templates cannot look up dotted keys: "write_off.amount" is shown as write_off_amount.
@@ -104,9 +108,18 @@ def line(request: HttpRequest, line_id: int) -> HttpResponse:
 
 @staff_view(permissions.WRITE)
 def search(request: HttpRequest, line_id: int) -> HttpResponse:
+    """Open invoices for the search box (htmx): each with a button that adds it to the line's picks."""
     found = selectors.get_line(line_id)
     invoices = selectors.open_invoices(found.currency, request.GET.get("q", "")[:100])
     return render(request, "banking/_search.html", {"line": found, "invoices": invoices})
+
+
+@staff_view(permissions.WRITE)
+def pick(request: HttpRequest, line_id: int, document_id: int) -> HttpResponse:
+    """One invoice as a row of the line's picks, ticked, its whole O/S proposed."""
+    found = selectors.get_line(line_id)
+    invoice = selectors.open_invoice(found.currency, document_id)
+    return render(request, "banking/_pick.html", {"line": found, "doc": invoice, "picked": True})
 
 
 def _picks(post: QueryDict) -> list[decisions.Pick]:
