@@ -195,7 +195,6 @@ def facts_for(lines: list[BankLine], currency: str, tolerance_minor: int) -> dic
             invoice_ids=frozenset(s.invoice_ids),
             customer_ids=frozenset(s.customer_ids),
             iban_customers=frozenset(s.iban_customers),
-            amount_invoice_ids=frozenset(s.amount_invoice_ids),
             tolerance_minor=tolerance_minor,
         )
         for ident, s in said.items()

@@ -77,16 +77,16 @@ class Line:
 class Facts:
     """What the book says about a line, looked up by the caller (numbers, IBANs and amounts are indexed).
 
-    ``payers`` are every customer the line could be from; ``invoice_ids`` the open invoices named
-    in the reference; ``customer_ids`` the customers named; ``iban_customers`` those who paid from
-    the line's IBAN before; ``amount_invoice_ids`` the open invoices whose O/S is the line's amount.
+    ``payers`` are every customer the line could be from (named, paying from a known IBAN, of the
+    payer's name, or owing exactly the amount); ``invoice_ids`` the open invoices named in the
+    reference; ``customer_ids`` the customers named; ``iban_customers`` those who paid from the
+    line's IBAN before.
     """
 
     payers: tuple[Payer, ...]
     invoice_ids: frozenset[int] = frozenset()
     customer_ids: frozenset[int] = frozenset()
     iban_customers: frozenset[int] = frozenset()
-    amount_invoice_ids: frozenset[int] = frozenset()
     tolerance_minor: int = 0
 
 
@@ -217,7 +217,7 @@ class _Settles:
 def _settles(line: Line, payer: Payer, named: tuple[OpenInvoice, ...], facts: Facts) -> _Settles:
     if named:
         return _settles_named(line, named, facts)
-    exact = [invoice for invoice in payer.invoices if invoice.id in facts.amount_invoice_ids]
+    exact = [invoice for invoice in payer.invoices if invoice.outstanding_minor == line.amount_minor]
     if exact:
         says = f"the amount is what {exact[0].number} owes"
         return _Settles((exact[0],), (Evidence("exact_amount", POINTS["exact_amount"], says),), True)
