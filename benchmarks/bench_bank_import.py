@@ -145,9 +145,9 @@ def statement_entries(count: int) -> list[dict]:
         reference = {8: "payment thank you", 9: "misc"}.get(kind, number if kind < 7 else customer_number)
         if kind == 9:
             amount = f"{1 + index % 97}.{index % 89:02d}"
-        entries.append({"amount": amount, "reference": reference, "name": name, "ref": f"B{index:09d}"})
+        entries.append({"amount": amount, "reference": reference, "name": name, "ref": f"B-{number}"})
         if index % 50 == 49:
-            entries.append({"amount": "-2.50", "reference": "charges", "name": "The Bank", "ref": f"D{index:09d}"})
+            entries.append({"amount": "-2.50", "reference": "charges", "name": "The Bank", "ref": f"D-{number}"})
     if len(entries) < count:
         progress(f"the book has only {len(entries):,} open invoices for {count:,} entries")
     return entries

@@ -71,18 +71,21 @@ def _numbers(lines: list[BankLine]) -> tuple[dict[int, list[str]], dict[int, lis
 
 
 def _named(invoice_numbers: Iterable[str], customer_numbers: Iterable[str], currency: str) -> _Named:
-    found = Document.objects.filter(number__in=set(invoice_numbers), type__in=DEBIT_TYPES, currency=currency)
+    # By number alone, the unique index; with the type and currency in the query SQLite chose a
+    # wider index and read thousands of rows per number.
+    found = Document.objects.filter(number__in=set(invoice_numbers)).values_list(
+        "id", "number", "customer_id", "outstanding_minor", "status", "type", "currency"
+    )
     by_number, open_ones = {}, {}
-    for ident, number, customer, outstanding, status in found.values_list(
-        "id", "number", "customer_id", "outstanding_minor", "status"
-    ):
+    for ident, number, customer, outstanding, status, kind, in_currency in found:
+        if kind not in DEBIT_TYPES or in_currency != currency:
+            continue
         is_open = status == Status.OPEN and outstanding > 0
         by_number[number] = (ident, customer, is_open)
         if is_open:
             open_ones[ident] = rules.OpenInvoice(ident, number, customer, outstanding)
-    customers = dict(
-        Customer.objects.filter(number__in=set(customer_numbers), currency=currency).values_list("number", "id")
-    )
+    people = Customer.objects.filter(number__in=set(customer_numbers)).values_list("number", "id", "currency")
+    customers = {number: ident for number, ident, in_currency in people if in_currency == currency}
     return _Named(open_ones, by_number, customers)
 
 
@@ -126,7 +129,7 @@ def _name_variants(name: str) -> set[str]:
     return {plain, plain.title(), plain.upper(), plain.lower()} - {""}
 
 
-def _pointed_at(lines: list[BankLine], currency: str) -> dict[str, set[int]]:
+def _customers_named(lines: list[BankLine], currency: str) -> dict[str, set[int]]:
     wanted = {variant for line in lines for variant in _name_variants(line.counterparty)}
     by_name: dict[str, set[int]] = defaultdict(set)
     for ident, name in Customer.objects.filter(name__in=wanted, currency=currency).values_list("id", "name"):
@@ -181,7 +184,7 @@ def facts_for(lines: list[BankLine], currency: str, tolerance_minor: int) -> dic
     lookups = (
         _iban_customers(lines),
         _amount_invoices((line.amount_minor for line in lines), currency),
-        _pointed_at(lines, currency),
+        _customers_named(lines, currency),
     )
     said = {
         line.pk: _said(line, (invoice_numbers[line.pk], customer_numbers[line.pk]), named, lookups) for line in lines
