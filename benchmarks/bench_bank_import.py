@@ -15,7 +15,7 @@ database ``banking_bench``, created and dropped), then three child processes run
    (unmatched); one entry in fifty is a debit (bank charges).
 2. *import* of the small file, then 3. *import* of the full one, each in a fresh process that
    runs ``receivables.banking.importing.import_statement`` exactly as ``receivables bank
-   import`` does (check, store, match; certain matches become payments allocated at once) and
+   import`` does (read and store, check, match; certain matches become payments allocated) and
    reports its time and its peak resident memory (VmHWM). The two peaks side by side show
    whether memory grows with the file.
 """
@@ -165,8 +165,7 @@ def write(path: Path, entries: list[dict]) -> None:
 
 
 PHASES = (
-    ("importing", "check_file", "read and check the file"),
-    ("importing", "_store", "store the new lines"),
+    ("importing", "_store", "read, check and store the lines"),
     ("evidence", "facts_for", "look up what the book says"),
     ("rules", "decide", "score and decide"),
     ("matching", "_settle_certain", "payments and allocations"),

@@ -1,11 +1,12 @@
-"""Importing a statement file: read it through once to check it, then store its new lines, then match.
+"""Importing a statement file: read it once, storing its new lines as they come, then match them.
 
-The first pass writes nothing: a malformed, truncated, hostile or unbalanced file is refused
-whole before a row exists. The second pass stores the lines in one transaction, in chunks, and
-skips each line an earlier import already stored (same bank account, same identity), so the
-same file twice, or two overlapping files, never hold a line twice. Matching then runs in its
-own transactions (``banking.matching``): a line left unmatched by a crash is simply still
-unmatched, and the next import or a person takes it up.
+The lines are stored in one transaction, in chunks, as the file is read; a file found malformed,
+truncated, hostile or in another currency on the way, or whose closing balance does not follow
+from its opening balance and lines at its end, raises and the transaction rolls back whole:
+nothing is written. Each line an earlier import already stored (same bank account, same
+identity) is skipped, so the same file twice, or two overlapping files, never hold a line twice.
+Matching then runs in its own transactions (``banking.matching``): a line left unmatched by a
+crash is simply still unmatched, and the next import or a person takes it up.
 """
 
 from __future__ import annotations
@@ -33,18 +34,24 @@ CHUNK = 1000
 DEBIT_REASON = "money out: debits are listed, not matched"
 
 
-@dataclass(frozen=True)
-class Checked:
-    """What the checking pass learnt of a file."""
+@dataclass
+class Tally:
+    """What reading the file has shown so far: its lines' count, net movement and dates."""
 
-    kind: str
     currency: str
-    entries: int
-    statement_id: str
-    opening_minor: int | None
-    closing_minor: int | None
-    first_date: datetime.date | None
-    last_date: datetime.date | None
+    count: int = 0
+    movement: int = 0
+    first: datetime.date | None = None
+    last: datetime.date | None = None
+
+    def add(self, entry: Entry) -> Entry:
+        if entry.currency != self.currency:
+            raise FileRefused("currency_mismatch", f"the file is in {entry.currency}; the account in {self.currency}")
+        self.count += 1
+        self.movement += entry.signed_minor
+        self.first = entry.booking_date if self.first is None else min(self.first, entry.booking_date)
+        self.last = entry.booking_date if self.last is None else max(self.last, entry.booking_date)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -98,26 +105,13 @@ def _reader(kind: str, stream: BinaryIO, mapping: dict | None, bank: BankAccount
     return formats.open_reader(kind, stream, mapping, bank.currency)
 
 
-def check_file(stream: BinaryIO, bank: BankAccount, kind: str, mapping: dict | None) -> Checked:
-    """Read the whole file without writing: formats, currency, and that its balances follow from its lines."""
-    reader = _reader(kind, stream, mapping, bank)
-    count, movement, first, last = 0, 0, None, None
-    for entry in reader.entries():
-        if entry.currency != bank.currency:
-            raise FileRefused("currency_mismatch", f"the file is in {entry.currency}; the account in {bank.currency}")
-        count += 1
-        movement += entry.signed_minor
-        first = entry.booking_date if first is None else min(first, entry.booking_date)
-        last = entry.booking_date if last is None else max(last, entry.booking_date)
-    summary = reader.summary
-    if summary.currency and summary.currency != bank.currency:
+def _check_summary(summary: Summary, tally: Tally) -> None:
+    """Once every entry is read: the statement's own currency, and that its balances follow from its lines."""
+    if summary.currency and summary.currency != tally.currency:
         raise FileRefused(
-            "currency_mismatch", f"the statement is in {summary.currency}; the account in {bank.currency}"
+            "currency_mismatch", f"the statement is in {summary.currency}; the account in {tally.currency}"
         )
-    _check_balances(summary.opening_minor, summary.closing_minor, summary.chained, movement, bank.currency)
-    return Checked(
-        kind, bank.currency, count, summary.statement_id, summary.opening_minor, _closing(summary), first, last
-    )
+    _check_balances(summary.opening_minor, summary.closing_minor, summary.chained, tally.movement, tally.currency)
 
 
 def _closing(summary: Summary) -> int | None:
@@ -212,29 +206,33 @@ def _store_chunk(statement: BankStatement, chunk: list[tuple[str, Entry]], posit
 
 
 @transaction.atomic
-def _store(
-    stream: BinaryIO, bank: BankAccount, checked: Checked, mapping: dict | None, file_name: str, user: object
-) -> tuple[BankStatement, int]:
+def _store(reader: Reader, bank: BankAccount, kind: str, file_name: str, user: object) -> tuple[BankStatement, int]:
     statement = BankStatement.objects.create(
         bank_account=bank,
-        format=checked.kind,
+        format=kind,
         file_name=file_name[:200],
-        statement_id=checked.statement_id,
-        currency=checked.currency,
-        opening_minor=checked.opening_minor,
-        closing_minor=checked.closing_minor,
-        first_date=checked.first_date,
-        last_date=checked.last_date,
+        currency=bank.currency,
         imported_by=audit.person(user),
     )
-    identified = _identified(bank, _reader(checked.kind, stream, mapping, bank).entries())
+    tally = Tally(bank.currency)
+    identified = _identified(bank, (tally.add(entry) for entry in reader.entries()))
     stored = skipped = 0
     while chunk := list(islice(identified, CHUNK)):
         added, passed = _store_chunk(statement, chunk, stored + 1)
         stored, skipped = stored + added, skipped + passed
-    BankStatement.objects.filter(pk=statement.pk).update(skipped=skipped)
-    statement.skipped = skipped
-    after = {"bank_account": bank.pk, "format": checked.kind, "lines": stored, "skipped": skipped}
+    _check_summary(reader.summary, tally)
+    read = {
+        "statement_id": reader.summary.statement_id,
+        "opening_minor": reader.summary.opening_minor,
+        "closing_minor": _closing(reader.summary),
+        "first_date": tally.first,
+        "last_date": tally.last,
+        "skipped": skipped,
+    }
+    BankStatement.objects.filter(pk=statement.pk).update(**read)
+    for name, value in read.items():
+        setattr(statement, name, value)
+    after = {"bank_account": bank.pk, "format": kind, "lines": stored, "skipped": skipped}
     audit.record("bank_statement.import", statement, before=None, after=after, user=user, label=file_name[:60])
     return statement, stored
 
@@ -247,15 +245,14 @@ def import_statement(
     file_name: str = "",
     user: object = None,
 ) -> ImportResult:
-    """Check, store and match a statement file for one bank account; the stream must be seekable."""
+    """Read, store and match a statement file for one bank account; the stream must be seekable."""
     bank = _bank_account(bank_account_id)
     mapping = _mapping(bank)
     kind = _kind(stream, format or None, mapping)
     try:
-        checked = check_file(stream, bank, kind, mapping)
+        statement, stored = _store(_reader(kind, stream, mapping, bank), bank, kind, file_name, user)
     except (UnicodeDecodeError, ValueError) as error:
         raise FileRefused("malformed_file", f"the file cannot be read: {str(error)[:200]}") from None
-    statement, stored = _store(stream, bank, checked, mapping, file_name, user)
     counts = matching.match_statement(statement, user=user)
     return ImportResult(statement, stored, statement.skipped, counts)
 
