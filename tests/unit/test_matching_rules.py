@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from receivables.money import Money
 from receivables.rules import matching as rules
+from receivables.rules import posting
 from receivables.rules.write_off import tolerance_minor, within_tolerance
 
 ALICE_120 = rules.OpenInvoice(1, "INV-000001", 10, 12000)
@@ -166,3 +168,12 @@ def test_matched_means_certain_and_clearly_ahead(payers: list[tuple[int, int]], 
         scores = [s.score for s in outcome.suggestions]
         assert scores[0] >= rules.CERTAIN and (len(scores) == 1 or scores[0] - scores[1] >= rules.LEAD)
     assert outcome.status != "matched" or len(people) == 1
+
+
+def test_a_write_off_debits_bad_debts_and_credits_the_receivable() -> None:
+    legs = posting.write_off(Money(50, "GBP"))
+    assert [(leg.account, leg.debit.minor, leg.credit.minor) for leg in legs] == [
+        (posting.BAD_DEBTS, 50, 0),
+        (posting.ACCOUNTS_RECEIVABLE, 0, 50),
+    ]
+    assert posting.CHART[posting.BAD_DEBTS] == ("Bad debts", "expense")
