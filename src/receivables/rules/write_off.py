@@ -22,7 +22,3 @@ def tolerance_minor(setting: str, currency: str) -> int:
         return 0
     # A tolerance of £0.005 is no whole penny: round down, never write off more than allowed.
     return math.floor(thresholds.others.scaleb(exponent(currency)))
-
-
-def within_tolerance(shortfall_minor: int, setting: str, currency: str) -> bool:
-    return 0 < shortfall_minor <= tolerance_minor(setting, currency)
