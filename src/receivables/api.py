@@ -7,21 +7,31 @@ import re
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 from ninja.security import HttpBearer
 
+from receivables.banking.api import router as banking_router
 from receivables.core import context
+from receivables.core.api import router as core_router
 from receivables.core.errors import CATALOGUE, ReceivablesError, status_for
 from receivables.core.middleware import RETRY_AFTER_SECONDS
 from receivables.core.permissions import ADMIN, APPROVE, EDIT_REFUND, READ, WRITE, can
 from receivables.core.roles import role_of
 from receivables.core.tokens import user_for_token
+from receivables.customers.api import router as customers_router
+from receivables.documents.api import router as documents_router
+from receivables.ledger.api import router as ledger_router
 from receivables.openapi import TAGS, ContractSchema
+from receivables.refunds.api import router as refunds_router
+from receivables.subscriptions.api import router as subscriptions_router
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +85,20 @@ ROUTE_RULES: dict[tuple[str, str], str] = {
     ("POST", "/api-tokens"): ADMIN,
     ("POST", "/api-tokens/{prefix}/revoke"): ADMIN,
     ("POST", "/users/{username}/unlock"): ADMIN,
+    ("POST", "/bank-statements"): WRITE,
+    ("GET", "/bank-statements"): READ,
+    ("GET", "/bank-statements/{statement_id}"): READ,
+    ("GET", "/bank-statements/{statement_id}/lines"): READ,
+    ("GET", "/bank-lines/{line_id}"): READ,
+    ("POST", "/bank-lines/{line_id}/match"): WRITE,
+    ("POST", "/bank-lines/{line_id}/ignore"): WRITE,
+    ("POST", "/bank-lines/{line_id}/unmatch"): WRITE,
+    ("POST", "/bank-accounts/{bank_account_id}/csv-mapping"): WRITE,
+    ("GET", "/bank-accounts/{bank_account_id}/csv-mapping"): READ,
+    ("POST", "/write-offs"): WRITE,
+    ("GET", "/write-offs"): READ,
+    ("POST", "/write-offs/{write_off_id}/approve"): APPROVE,
+    ("POST", "/write-offs/{write_off_id}/reject"): APPROVE,
 }
 
 _ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -169,7 +193,7 @@ VALIDATION_CODES = {
 
 
 def _field_of(location: tuple | list) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "payload")]
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "payload", "form", "file")]
     text = ""
     for part in parts:
         text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
@@ -206,11 +230,15 @@ def on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", "no such resource")
 
 
+@api.exception_handler(MultiPartParserError)
+def on_unreadable_upload(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+    """A multipart body Django cannot split (no boundary, a broken part) is the client's fault."""
+    return error_response(request, 400, "invalid_multipart", f"the multipart body cannot be read: {error}")
+
+
 @api.exception_handler(RequestDataTooBig)
 def on_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
     """Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE; that is the client's fault."""
-    from django.conf import settings
-
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return error_response(request, 413, "body_too_large", f"the request body is larger than {limit} bytes")
 
@@ -218,8 +246,6 @@ def on_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
     """Log the trace for the operators; the client gets a code and never a stack trace."""
-    from django.db import DatabaseError, InterfaceError, OperationalError
-
     if isinstance(error, OperationalError | InterfaceError):
         logger.warning("database unavailable: %s", error)
         response = error_response(request, 503, "database_unavailable", "the database is unavailable; try again")
@@ -232,20 +258,14 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
     return error_response(request, 500, "internal_error", "an unexpected error occurred")
 
 
-def _register_routers() -> None:
-    from receivables.core.api import router as core_router
-    from receivables.customers.api import router as customers_router
-    from receivables.documents.api import router as documents_router
-    from receivables.ledger.api import router as ledger_router
-    from receivables.refunds.api import router as refunds_router
-    from receivables.subscriptions.api import router as subscriptions_router
-
-    api.add_router("", core_router)
-    api.add_router("", customers_router)
-    api.add_router("", documents_router)
-    api.add_router("", ledger_router)
-    api.add_router("", subscriptions_router)
-    api.add_router("", refunds_router)
-
-
-_register_routers()
+# Every area's routes, under the one prefix; each area's router knows nothing of the others.
+for area_router in (
+    core_router,
+    customers_router,
+    documents_router,
+    ledger_router,
+    subscriptions_router,
+    refunds_router,
+    banking_router,
+):
+    api.add_router("", area_router)

@@ -49,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("ledger verify", "ledger_verify", "check every ledger and document invariant (exit 1 if one fails)"),
     Command("gateway reconcile", "gateway_reconcile", "settle e-transactions whose outcome is unknown"),
     Command("bill-run", "bill_run", "renew every subscription whose period ends on or before a date"),
+    Command("bank import", "bank_import", "import a bank statement file and match its lines to invoices"),
 )
 DJANGO = "django"
 

@@ -112,6 +112,7 @@ TAGS = [
     {"name": "subscriptions", "description": "Plans, subscriptions, orders, cancellations and their quotes"},
     {"name": "ledger", "description": "The trial balance and the ledger's invariants"},
     {"name": "audit and access", "description": "The audit trail and API tokens"},
+    {"name": "banking", "description": "Bank statement import, matching and reconciliation, write-offs"},
 ]
 
 
@@ -145,6 +146,8 @@ class ContractSchema(OpenAPISchema):
         body = details.get("requestBody")
         if body:
             codes |= set(WITH_A_BODY)
+            if "multipart/form-data" in body["content"]:
+                codes.add("invalid_multipart")
             for media in body["content"].values():
                 codes |= set(self.input_codes(media["schema"]))
         if takes_key(operation.view_func):

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "receivables.gateways",
     "receivables.refunds",
     "receivables.subscriptions",
+    "receivables.banking",
     "receivables.backoffice",
     # Only for its vendored Swagger UI (templates and static files): /api/v1/docs works offline.
     "ninja",
@@ -184,6 +185,13 @@ RECEIVABLES_GATEWAY: str = ENV["RECEIVABLES_GATEWAY"]
 # Refunds at or above this amount (per currency, "*" for the rest) need a second person:
 # their creator cannot process them. "GBP=250.00,*=0"; the default 0 means always.
 REFUND_APPROVAL_THRESHOLD: str = ENV["REFUND_APPROVAL_THRESHOLD"]
+# A bank line short of an invoice by at most this much may settle it, the rest written off in
+# the same step; per currency like the approval thresholds, "*" in each currency's major units.
+WRITE_OFF_TOLERANCE: str = ENV["WRITE_OFF_TOLERANCE"]
+# Write-offs at or above this need a second person (maker–checker), as refunds do.
+WRITE_OFF_APPROVAL_THRESHOLD: str = ENV["WRITE_OFF_APPROVAL_THRESHOLD"]
+# The largest bank statement file an upload may carry (bytes); larger ones are refused with 413.
+BANK_STATEMENT_MAX_BYTES: int = ENV["BANK_STATEMENT_MAX_BYTES"]
 
 LOGGING = {
     "version": 1,

@@ -204,6 +204,7 @@ def test_help_lists_only_receivables_commands_and_needs_no_settings(tmp_path: Pa
         "ledger verify",
         "gateway reconcile",
         "bill-run",
+        "bank import",
         "django COMMAND",
     ]
     assert "flush" not in done.stdout and "_" not in "".join(listed)

@@ -242,6 +242,24 @@ SETTINGS: tuple[Setting, ...] = (
         thresholds,
         "refunds at or above this need a second person: GBP=250.00,*=0 (*=none: never)",
     ),
+    Setting(
+        "WRITE_OFF_TOLERANCE",
+        "*=1.00",
+        thresholds,
+        "how short a bank payment may be and still settle an invoice, the rest written off: *=1.00",
+    ),
+    Setting(
+        "WRITE_OFF_APPROVAL_THRESHOLD",
+        "*=100.00",
+        thresholds,
+        "write-offs at or above this need a second person: GBP=100.00,*=100.00",
+    ),
+    Setting(
+        "BANK_STATEMENT_MAX_BYTES",
+        str(200 * 1024 * 1024),
+        whole_number(1024, 2**31, "bytes"),
+        "the largest bank statement file an upload may carry",
+    ),
     Setting("AXES_FAILURE_LIMIT", "5", whole_number(1, 1000), "failed logins before a lockout"),
     Setting(
         "RECEIVABLES_GATEWAY",

@@ -65,6 +65,9 @@ _NOT_FOUND = {
         "subscription",
         "transaction",
         "user",
+        "bank_line",
+        "bank_statement",
+        "write_off",
     )
 }
 _SOURCE_STATES = ("closed", "hold", "cancelled")
@@ -72,7 +75,13 @@ _SOURCE_STATES = ("closed", "hold", "cancelled")
 CATALOGUE: dict[str, ErrorCode] = {
     entry.code: entry
     for entry in [
-        *_codes(400, {"invalid_json": "the body is not JSON"}),
+        *_codes(
+            400,
+            {
+                "invalid_json": "the body is not JSON",
+                "invalid_multipart": "the multipart body cannot be read (its boundary is missing or broken)",
+            },
+        ),
         *_codes(401, {"unauthenticated": "no valid bearer token (missing, unknown, revoked or expired)"}),
         *_codes(
             403,
@@ -119,13 +128,24 @@ CATALOGUE: dict[str, ErrorCode] = {
                 "document_not_open": "the document is not open",
                 "refund_not_processing": "the refund is not waiting for the gateway's answer",
                 "refund_rejected": "the refund was rejected; it cannot be approved",
+                "line_already_matched": "the bank line is already matched (unmatch it first)",
+                "line_is_debit": "money out of the account is listed, never matched",
+                "line_not_decided": "the bank line is neither matched nor ignored",
+                "payment_refunded": "the line's payment was refunded: cancel the refund before unmatching",
+                "write_off_not_held": "only a write-off waiting for approval can be approved or rejected",
             },
         ),
         *[
             ErrorCode(f"source_{state}", 409, f"the source document is {state}", template="source_{}")
             for state in _SOURCE_STATES
         ],
-        *_codes(413, {"body_too_large": "the request body is larger than the server accepts"}),
+        *_codes(
+            413,
+            {
+                "body_too_large": "the request body is larger than the server accepts",
+                "file_too_large": "the uploaded file is larger than BANK_STATEMENT_MAX_BYTES",
+            },
+        ),
         # The request's own values: the schema states these rules.
         *_codes(
             422,
@@ -187,6 +207,20 @@ CATALOGUE: dict[str, ErrorCode] = {
                 "too_many_periods": "more periods than a plan may have",
                 "naive_datetime": "a time without a time zone",
                 "balance_too_large": "the customer's balance would pass 10^15 minor units",
+                "balance_gap": "the statement's closing balance does not follow from its opening balance and lines",
+                "balance_mismatch": "the statement's balances do not agree with each other",
+                "batch_does_not_add_up": "a batch booking's entries do not add up to its total",
+                "malformed_file": "the bank file cannot be read (malformed or truncated)",
+                "unknown_format": "the bank file is in none of the formats read (camt053, mt940, ofx, csv)",
+                "wrong_format": "the bank file is not in the format named",
+                "xml_dtd_forbidden": "an XML file with a DTD or entities is refused (entity bombs, external entities)",
+                "csv_mapping_required": "a CSV file needs the bank account's column mapping first",
+                "invalid_mapping": "the CSV column mapping names no such column or lacks a required one",
+                "customer_required": "the bank line pays no invoice: name the customer it is on account for",
+                "duplicate_target": "an invoice is named twice in one match",
+                "exceeds_line": "the allocations add up to more than the bank line",
+                "write_off_target": "a write-off applies to one invoice or debit memo",
+                "write_off_above_tolerance": "the short amount is more than WRITE_OFF_TOLERANCE allows",
                 "start_too_early": "a subscription starts at most one period before today",
             },
             beyond_schema=True,

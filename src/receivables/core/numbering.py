@@ -23,6 +23,7 @@ SERIES: dict[str, str] = {
     "payment": "PAY-",
     "credit_note": "CRN-",
     "refund": "RFD-",
+    "write_off": "WOF-",
     "order": "ORD-",
 }
 

@@ -12,7 +12,9 @@ an f-string code is matched to the catalogue's templates (``f"source_{status}"``
 ``lifecycle.next(status, action)`` refuses with the code each lifecycle of ``rules.transitions``
 names for that action (the lifecycle itself is often known only at run time: all are counted).
 
-Calls it cannot resolve (methods of model instances, the payment gateway) raise no codes here.
+A project class constructed in the code (a file reader, say) counts with every method it has, since
+what is made is used. Calls it cannot resolve otherwise (methods of model instances reached through
+the ORM, the payment gateway) raise no codes here.
 """
 
 from __future__ import annotations
@@ -72,10 +74,25 @@ def _codes_in(tree: ast.AST, namespace: Mapping[str, Any], names: Mapping[str, o
         if isinstance(target, type):
             if issubclass(target, Exception):
                 yield from _constructed_codes(target, call, names)
+            elif target.__module__.startswith(PACKAGE):
+                yield from _class_codes(target)
             continue
         callee = inspect.unwrap(target) if callable(target) else None
         if (inspect.isfunction(callee) or inspect.ismethod(callee)) and callee.__module__.startswith(PACKAGE):
             yield from _codes(callee, _constant_arguments(callee, call, names))
+
+
+def _class_codes(cls: type) -> frozenset[str]:
+    """A project object made here is used here: what any of its own methods (and its bases') can refuse."""
+    found: set[str] = set()
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith(PACKAGE):
+            continue
+        for member in vars(klass).values():
+            function = getattr(member, "__func__", member)
+            if inspect.isfunction(function):
+                found |= _codes(function, ())
+    return frozenset(found)
 
 
 def _resolve(expression: ast.expr, namespace: Mapping[str, Any]) -> Any:

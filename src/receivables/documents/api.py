@@ -388,6 +388,7 @@ DESCRIPTIONS: dict[str, str] = {
     DocumentType.PAYMENT: "Payment ({method})",
     DocumentType.CREDIT_NOTE: "Credit note ({reason})",
     DocumentType.REFUND: "Refund",
+    DocumentType.WRITE_OFF: "Write-off ({reason})",
 }
 
 

@@ -10,11 +10,14 @@ class DocumentType(models.TextChoices):
     PAYMENT = "payment"
     CREDIT_NOTE = "credit_note"
     REFUND = "refund"
+    WRITE_OFF = "write_off"
 
 
 # Raising documents add to what the customer owes; lowering documents take from it.
 RAISING = frozenset({DocumentType.INVOICE, DocumentType.DEBIT_MEMO, DocumentType.REFUND})
-CREDITS = frozenset({DocumentType.PAYMENT, DocumentType.CREDIT_NOTE})
+CREDITS = frozenset({DocumentType.PAYMENT, DocumentType.CREDIT_NOTE, DocumentType.WRITE_OFF})
+# A write-off lowers what is owed but is no money the customer gave: it is never refunded.
+REFUNDABLE = CREDITS - {DocumentType.WRITE_OFF}
 ALLOCATION_TARGETS = frozenset({DocumentType.INVOICE, DocumentType.DEBIT_MEMO, DocumentType.REFUND})
 
 
@@ -86,6 +89,12 @@ class Document(models.Model):
             # Covering for the book's aged receivables and unapplied credits: read from the index alone.
             models.Index(
                 fields=["type", "status", "currency", "due_date", "outstanding_minor"], name="document_type_status_due"
+            ),
+            # Bank matching: which open invoices owe exactly a line's amount, without reading them all.
+            models.Index(
+                fields=["currency", "outstanding_minor"],
+                condition=models.Q(status="open", type__in=["invoice", "debit_memo"]),
+                name="document_open_amount",
             ),
         ]
         constraints = [

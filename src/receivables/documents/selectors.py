@@ -16,6 +16,7 @@ from receivables.customers.models import Customer
 from receivables.documents.models import (
     CREDITS,
     RAISING,
+    REFUNDABLE,
     Allocation,
     Document,
     DocumentType,
@@ -197,7 +198,7 @@ def _lines(rows: Iterable[tuple], running: int) -> list[StatementLine]:
 def refundables(customer: Customer) -> QuerySet[Document]:
     """Credit notes and payments with something left to refund, oldest first."""
     return Document.objects.filter(
-        customer=customer, type__in=list(CREDITS), status=Status.OPEN, outstanding_minor__gt=0
+        customer=customer, type__in=list(REFUNDABLE), status=Status.OPEN, outstanding_minor__gt=0
     ).order_by("date", "id")
 
 

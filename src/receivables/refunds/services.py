@@ -19,7 +19,7 @@ from receivables.core import audit, inputs
 from receivables.core.errors import Conflict, NotFound, ReceivablesError
 from receivables.customers.models import Customer
 from receivables.documents import services as documents
-from receivables.documents.models import CREDITS, Allocation, Document, DocumentType, Status
+from receivables.documents.models import REFUNDABLE, Allocation, Document, DocumentType, Status
 from receivables.gateways import services as gateways
 from receivables.gateways.models import ETransaction, TransactionKind, TransactionStatus
 from receivables.gateways.protocol import GatewayResult
@@ -38,7 +38,7 @@ def lock_refund(refund_id: int) -> tuple[Customer, Document]:
 
 
 def _check_source(source: Document) -> None:
-    if source.type not in CREDITS:
+    if source.type not in REFUNDABLE:
         raise ReceivablesError("source_not_refundable", "only a credit note or a payment can be refunded", "source")
     if source.status == Status.HOLD:
         raise Conflict("source_on_hold", "the source is on hold; release it first", "source")

@@ -12,6 +12,7 @@ VAT_PAYABLE = "2100"
 REFUNDS_PAYABLE = "2200"
 SALES = "4000"
 SALES_RETURNS = "4100"
+BAD_DEBTS = "6100"
 
 CHART: dict[str, tuple[str, str]] = {
     ACCOUNTS_RECEIVABLE: ("Accounts receivable", "asset"),
@@ -20,6 +21,7 @@ CHART: dict[str, tuple[str, str]] = {
     REFUNDS_PAYABLE: ("Refunds payable", "liability"),
     SALES: ("Sales", "income"),
     SALES_RETURNS: ("Sales returns and allowances", "income"),
+    BAD_DEBTS: ("Bad debts", "expense"),
 }
 
 
@@ -90,6 +92,11 @@ def refund_owed(amount: Money) -> list[Leg]:
 
 def refund_paid(amount: Money, cash_account: str) -> list[Leg]:
     return balanced([_debit(REFUNDS_PAYABLE, amount), _credit(cash_account, amount)])
+
+
+def write_off(amount: Money) -> list[Leg]:
+    """An amount the customer will not pay: the receivable falls and the business bears the loss."""
+    return balanced([_debit(BAD_DEBTS, amount), _credit(ACCOUNTS_RECEIVABLE, amount)])
 
 
 def reversal(legs: list[Leg]) -> list[Leg]:

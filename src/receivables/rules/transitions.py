@@ -89,6 +89,9 @@ DOCUMENT = Lifecycle(
         ("hold", "release"): "open",
         # A credit on hold that never touched a gateway is withdrawn: kept, counted nowhere.
         ("hold", "withdraw"): "cancelled",
+        # A credit taken back whole by what made it (a bank line unmatched takes back its payment
+        # and its write-off), once nothing is applied from it: kept, counted nowhere, entries reversed.
+        ("open", "void"): "cancelled",
     },
     {
         "release": "not_on_hold",
@@ -96,6 +99,7 @@ DOCUMENT = Lifecycle(
         "pay_part": "document_not_open",
         "pay_off": "document_not_open",
         "reopen": "document_not_open",
+        "void": "document_not_open",
     },
 )
 

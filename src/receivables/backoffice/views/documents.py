@@ -25,6 +25,7 @@ TITLES = {
     DocumentType.PAYMENT: "Payment receipt",
     DocumentType.CREDIT_NOTE: "Credit note",
     DocumentType.REFUND: "Refund",
+    DocumentType.WRITE_OFF: "Write-off",
 }
 # A longer statement is printed range by range (about six pages of paper): rendering takes
 # about 13 ms a line, so a PDF stays within a few seconds of one core.

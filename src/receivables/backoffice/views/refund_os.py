@@ -14,7 +14,7 @@ from receivables.core.errors import ReceivablesError
 from receivables.customers.models import BankAccount, Customer
 from receivables.customers.selectors import bank_accounts, get_bank_account, get_customer
 from receivables.documents import selectors
-from receivables.documents.models import CREDITS, Document, Status
+from receivables.documents.models import REFUNDABLE, Document, Status
 from receivables.money import Money
 from receivables.refunds import services as refunds
 
@@ -24,7 +24,7 @@ FIELDS = ("source", "bank_account", "amount")
 def _choice(customer: Customer, post: QueryDict) -> tuple[Document, BankAccount, Money]:
     """Check what staff chose before asking them to confirm; the service checks again on Yes."""
     source = chosen(customer, post, "source", "a credit note or payment to refund")
-    if source.type not in CREDITS or source.status != Status.OPEN or source.outstanding_minor <= 0:
+    if source.type not in REFUNDABLE or source.status != Status.OPEN or source.outstanding_minor <= 0:
         raise ReceivablesError("not_refundable", f"{source.number} has nothing left to refund", "source")
     if not post.get("bank_account"):
         raise ReceivablesError("required", "choose the bank account the money leaves from", "bank_account")

@@ -120,10 +120,10 @@ def change_status(
     audit.record(action_name, document, before=before, after=audited(document), user=user, comment=comment)
 
 
-def withdraw(customer: Customer, document: Document, action: str, *, user: object = None) -> None:
+def withdraw(customer: Customer, document: Document, action: str, *, user: object = None, memo: str = "") -> None:
     """Cancel a locked document: kept for the record, counted in no balance, its entries reversed."""
     change_status(document, action, user=user, event=f"{document.type}.cancel")
     move_balance(customer, -signed(document))
-    memo = f"{document.number} cancelled"
+    memo = memo or f"{document.number} cancelled"
     for entry in document.journal_entries.filter(reverses__isnull=True, reversed_by__isnull=True):
         ledger.reverse(entry, inputs.date(None), memo)
